@@ -1,0 +1,58 @@
+"""Snowflake ids: 41 bits of milliseconds since CHIRP_EPOCH, 10 bits of worker id, 12 of sequence.
+
+Ids are strictly increasing within a process. When the wall clock steps back, the
+generator keeps issuing ids from the last timestamp it used (borrowing sequence numbers,
+then the next millisecond) instead of going backwards or failing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+CHIRP_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+WORKER_BITS = 10
+SEQUENCE_BITS = 12
+MAX_WORKER_ID = (1 << WORKER_BITS) - 1
+MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
+TIMESTAMP_SHIFT = WORKER_BITS + SEQUENCE_BITS
+
+
+class SnowflakeGenerator:
+    def __init__(self, worker_id: int, clock_ms: Callable[[], int] | None = None) -> None:
+        if not 0 <= worker_id <= MAX_WORKER_ID:
+            raise ValueError(f"worker id must be within 0..{MAX_WORKER_ID}, got {worker_id}")
+        self._worker_id = worker_id
+        self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
+        self._last_ms = -1
+        self._sequence = 0
+        self._lock = threading.Lock()
+
+    def next_id(self) -> int:
+        with self._lock:
+            now = self._clock_ms() - CHIRP_EPOCH_MS
+            if now > self._last_ms:
+                self._last_ms = now
+                self._sequence = 0
+            else:
+                # Same millisecond, or the clock stepped back: keep counting from the last one.
+                self._sequence += 1
+                if self._sequence > MAX_SEQUENCE:
+                    self._last_ms += 1
+                    self._sequence = 0
+            return (
+                (self._last_ms << TIMESTAMP_SHIFT)
+                | (self._worker_id << SEQUENCE_BITS)
+                | (self._sequence)
+            )
+
+
+def id_timestamp_ms(snowflake: int) -> int:
+    """Unix milliseconds at which a Snowflake id was issued."""
+    return (snowflake >> TIMESTAMP_SHIFT) + CHIRP_EPOCH_MS
+
+
+def min_id_at(unix_ms: int) -> int:
+    """The smallest id that could have been issued at `unix_ms` (for time-range queries)."""
+    return max(0, unix_ms - CHIRP_EPOCH_MS) << TIMESTAMP_SHIFT

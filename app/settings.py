@@ -1,0 +1,116 @@
+"""Settings, read once from the environment; everything else receives them."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_DB = "sqlite:///./data/chirp.db"
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_page_size: int = 100
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2_000
+    max_cost: int = 50_000
+    max_body_bytes: int = 256 * 1024
+    max_subscriptions_per_connection: int = 5
+    mutations_per_minute: int = 120
+
+
+@dataclass(frozen=True)
+class Settings:
+    users_url: str = DEFAULT_DB
+    tweets_url: str = DEFAULT_DB
+    cache_url: str = "memory://"
+    search_url: str = DEFAULT_DB
+    media_url: str = "file:///./data/media"
+    queue_url: str = ""  # defaults to the cache URL's engine when empty
+    secret_key: str = ""
+    data_dir: Path = Path("./data")
+    env: str = "development"
+    worker_id: int = 0
+    celebrity_followers: int = 10_000
+    timeline_max_length: int = 800
+    access_token_ttl_s: int = 15 * 60
+    refresh_token_ttl_s: int = 30 * 24 * 3600
+    run_workers: bool = True
+    public_base_url: str = "http://127.0.0.1:8000"
+    limits: Limits = field(default_factory=Limits)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def effective_queue_url(self) -> str:
+        return self.queue_url or self.cache_url
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def from_env(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    data_dir = Path(env.get("CHIRP_DATA_DIR", "./data"))
+    limits = Limits(
+        max_page_size=_int(env, "CHIRP_MAX_PAGE_SIZE", 100),
+        max_depth=_int(env, "CHIRP_MAX_DEPTH", 12),
+        max_aliases=_int(env, "CHIRP_MAX_ALIASES", 30),
+        max_tokens=_int(env, "CHIRP_MAX_TOKENS", 2_000),
+        max_cost=_int(env, "CHIRP_MAX_COST", 50_000),
+        max_body_bytes=_int(env, "CHIRP_MAX_BODY_BYTES", 256 * 1024),
+        max_subscriptions_per_connection=_int(env, "CHIRP_MAX_SUBSCRIPTIONS", 5),
+        mutations_per_minute=_int(env, "CHIRP_MUTATIONS_PER_MINUTE", 120),
+    )
+    settings = Settings(
+        users_url=env.get("CHIRP_USERS_URL") or DEFAULT_DB,
+        tweets_url=env.get("CHIRP_TWEETS_URL") or DEFAULT_DB,
+        cache_url=env.get("CHIRP_CACHE_URL") or "memory://",
+        search_url=env.get("CHIRP_SEARCH_URL") or DEFAULT_DB,
+        media_url=env.get("CHIRP_MEDIA_URL") or "file:///./data/media",
+        queue_url=env.get("CHIRP_QUEUE_URL", ""),
+        secret_key=env.get("CHIRP_SECRET_KEY", ""),
+        data_dir=data_dir,
+        env=env.get("CHIRP_ENV", "development"),
+        worker_id=_int(env, "CHIRP_WORKER_ID", 0),
+        celebrity_followers=_int(env, "CHIRP_CELEBRITY_FOLLOWERS", 10_000),
+        access_token_ttl_s=_int(env, "CHIRP_ACCESS_TOKEN_TTL", 15 * 60),
+        run_workers=env.get("CHIRP_RUN_WORKERS", "1") not in ("0", "false", "no"),
+        public_base_url=env.get("CHIRP_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        limits=limits,
+    )
+    if not 0 <= settings.worker_id <= 1023:
+        raise SettingsError(f"CHIRP_WORKER_ID must be within 0..1023, got {settings.worker_id}")
+    return settings
+
+
+def ensure_secret_key(settings: Settings) -> Settings:
+    """Use CHIRP_SECRET_KEY, or a key generated once and kept in the data folder."""
+    if settings.secret_key:
+        return settings
+    key_file = settings.data_dir / "secret.key"
+    if not key_file.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return replace(settings, secret_key=key_file.read_text().strip())

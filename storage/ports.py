@@ -1,0 +1,227 @@
+"""The ports: one Protocol per store, named for the domain, async and batch-first.
+
+Every adapter of a port passes the same contract suite in tests/storage/contract/.
+Batch reads return results in key order with `None` for a miss. Writes that may be
+retried are idempotent and report whether they changed anything, so counts built on
+them are never counted twice. Adapters raise only the errors of storage/errors.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from storage.records import (
+    Event,
+    FollowEdge,
+    Job,
+    SearchDocument,
+    SearchQuery,
+    SessionRecord,
+    StoredObject,
+    TimelineEntry,
+    TimelineKind,
+    Trend,
+    TweetCounts,
+    TweetRecord,
+    UserRecord,
+    UserSettings,
+    UserStats,
+)
+
+# (created_at, tweet_id) of the last entry seen: pages continue strictly after it.
+Position = tuple[datetime, int]
+
+
+class UserStore(Protocol):
+    async def create(self, user: UserRecord) -> None:
+        """Claim the username and email (unique ignoring case, across shards), then write the
+        user with empty stats and default settings. Raises Conflict("username" | "email")."""
+
+    async def get_many(self, ids: Sequence[int]) -> list[UserRecord | None]: ...
+
+    async def find_by_username(self, username: str) -> UserRecord | None:
+        """Case-insensitive."""
+
+    async def find_by_email(self, email: str) -> UserRecord | None:
+        """Case-insensitive."""
+
+    async def update_profile(self, user_id: int, changes: Mapping[str, Any]) -> UserRecord:
+        """Set the given UserRecord fields (not id, username, email); NotFound if no user."""
+
+    async def get_stats_many(self, ids: Sequence[int]) -> list[UserStats | None]: ...
+
+    async def add_to_stats(self, user_id: int, deltas: Mapping[str, int]) -> None:
+        """Atomically add deltas to user_stats counters (no lost updates under concurrency)."""
+
+    async def get_settings(self, user_id: int) -> UserSettings | None: ...
+
+    async def update_settings(self, user_id: int, changes: Mapping[str, Any]) -> UserSettings: ...
+
+
+class SessionStore(Protocol):
+    """Refresh-token sessions, keyed by the token's hash."""
+
+    async def create(self, session: SessionRecord) -> None: ...
+
+    async def take(self, token_hash: str) -> SessionRecord | None:
+        """Remove and return the session, atomically: a token can be taken once."""
+
+    async def revoke_user(self, user_id: int) -> int:
+        """Remove every session of a user; returns how many there were."""
+
+
+class TweetStore(Protocol):
+    async def create(
+        self, tweet: TweetRecord, idempotency_key: str | None = None
+    ) -> tuple[TweetRecord, bool]:
+        """Write a tweet durably. With an idempotency key already used by the same author,
+        write nothing and return the tweet made the first time with False."""
+
+    async def get_many(self, ids: Sequence[int]) -> list[TweetRecord | None]:
+        """Soft-deleted tweets come back with is_deleted=True; the read path hides them."""
+
+    async def mark_deleted(self, tweet_id: int, at: datetime) -> bool:
+        """Soft delete; True only for the call that deleted a live tweet."""
+
+
+class TimelineStore(Protocol):
+    """Home, author and reply timelines. Only adapters know how a timeline is laid out."""
+
+    async def push(
+        self, kind: TimelineKind, owner_ids: Sequence[int], entry: TimelineEntry
+    ) -> None:
+        """Insert the entry into each owner's timeline; inserting it again changes nothing."""
+
+    async def remove(
+        self, kind: TimelineKind, owner_ids: Sequence[int], entries: Sequence[TimelineEntry]
+    ) -> None: ...
+
+    async def page(
+        self, kind: TimelineKind, owner_id: int, limit: int, after: Position | None = None
+    ) -> list[TimelineEntry]:
+        """Newest first, strictly older than `after` when given."""
+
+    async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
+        """Drop all but the newest `keep` entries."""
+
+
+class FollowGraph(Protocol):
+    """followers / following, written together."""
+
+    async def follow(self, follower_id: int, followee_id: int, at: datetime) -> bool:
+        """True if the edge is new."""
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        """True if an edge was removed."""
+
+    async def followers_page(
+        self, user_id: int, limit: int, after: int | None = None
+    ) -> list[FollowEdge]:
+        """Followers of user_id ordered by follower id, strictly after `after`."""
+
+    async def following_page(
+        self, user_id: int, limit: int, after: int | None = None
+    ) -> list[FollowEdge]: ...
+
+    async def is_following_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
+        """For each (follower, followee): does the edge exist."""
+
+
+class EngagementStore(Protocol):
+    """likes / user_likes, retweets / user_retweets and the tweets' counters. A like or a
+    retweet is counted only when its row is new, so a retried mutation counts once."""
+
+    async def like(self, user_id: int, tweet_id: int, at: datetime) -> bool: ...
+
+    async def unlike(self, user_id: int, tweet_id: int) -> bool: ...
+
+    async def retweet(self, user_id: int, tweet_id: int, retweet_id: int, at: datetime) -> bool:
+        """Record that user_id retweeted tweet_id as the tweet `retweet_id`; True if new."""
+
+    async def undo_retweet(self, user_id: int, tweet_id: int) -> int | None:
+        """Remove the retweet; returns the id of the retweet tweet, None if there was none."""
+
+    async def liked_many(self, user_id: int, tweet_ids: Sequence[int]) -> list[bool]: ...
+
+    async def retweeted_many(self, user_id: int, tweet_ids: Sequence[int]) -> list[bool]: ...
+
+    async def counts_many(self, tweet_ids: Sequence[int]) -> list[TweetCounts]: ...
+
+    async def add_counts(self, tweet_id: int, replies: int = 0, views: int = 0) -> None: ...
+
+    async def likes_page(
+        self, user_id: int, limit: int, after: Position | None = None
+    ) -> list[TimelineEntry]:
+        """A user's likes, newest like first; created_at is the time of the like."""
+
+
+class SearchIndex(Protocol):
+    async def index(self, documents: Sequence[SearchDocument]) -> None:
+        """Idempotent by tweet id."""
+
+    async def remove(self, tweet_ids: Sequence[int]) -> None: ...
+
+    async def search(self, query: SearchQuery, limit: int, before: int | None = None) -> list[int]:
+        """Matching tweet ids, newest first, strictly older than tweet id `before`."""
+
+    async def trending(self, limit: int, now: datetime) -> list[Trend]:
+        """Hashtags rising in the last hour against the previous 24 hours."""
+
+
+class MediaStore(Protocol):
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def head(self, key: str) -> StoredObject | None: ...
+
+    async def upload_url(self, key: str, content_type: str, size: int, expires_s: int) -> str:
+        """A URL a client can PUT the bytes to directly."""
+
+    async def download_url(self, key: str, expires_s: int) -> str: ...
+
+
+class Cache(Protocol):
+    """A key-value cache with TTLs. `shared` tells whether other processes see it."""
+
+    shared: bool
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]: ...
+
+    async def set_many(self, items: Mapping[str, bytes], ttl_s: float) -> None: ...
+
+    async def delete_many(self, keys: Sequence[str]) -> None: ...
+
+    async def incr(self, key: str, ttl_s: float) -> int:
+        """Add one to a counter that starts its TTL when created; returns the new value."""
+
+
+class EventBus(Protocol):
+    async def publish(self, channel: str, data: bytes) -> None: ...
+
+    def subscribe(
+        self, channels: Sequence[str]
+    ) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
+        """Events published on `channels` from the moment the context is entered."""
+
+
+class JobQueue(Protocol):
+    """At-least-once jobs: a reserved job comes back if it is not acked in time."""
+
+    async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str: ...
+
+    async def reserve(self, consumer: str, limit: int, wait_s: float) -> list[Job]:
+        """Up to `limit` jobs for this consumer, waiting at most wait_s for one."""
+
+    async def ack(self, job: Job) -> None: ...
+
+    async def fail(self, job: Job, error: str) -> None:
+        """Give the job back for another try, or dead-letter it after the last try."""
+
+    async def reclaim(self, idle_s: float) -> int:
+        """Give back jobs reserved longer than idle_s ago (their consumer died)."""
+
+    async def dead_letters(self, limit: int) -> list[Job]: ...

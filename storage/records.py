@@ -1,0 +1,186 @@
+"""Plain records that cross the storage boundary. Timestamps are timezone-aware UTC datetimes
+at millisecond precision (what every engine here can store exactly)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def utc_from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def ms_from_utc(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def utcnow() -> datetime:
+    return utc_from_ms(ms_from_utc(datetime.now(tz=UTC)))
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    username: str
+    email: str
+    password_hash: str
+    display_name: str
+    created_at: datetime
+    updated_at: datetime
+    phone: str | None = None
+    bio: str | None = None
+    location: str | None = None
+    website: str | None = None
+    profile_image_url: str | None = None
+    banner_image_url: str | None = None
+    verified: bool = False
+    protected: bool = False
+    last_login_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserStats:
+    user_id: int
+    followers_count: int = 0
+    following_count: int = 0
+    tweets_count: int = 0
+    likes_count: int = 0
+    lists_count: int = 0
+
+
+STAT_FIELDS = ("followers_count", "following_count", "tweets_count", "likes_count", "lists_count")
+
+
+@dataclass(frozen=True, slots=True)
+class UserSettings:
+    user_id: int
+    language: str = "en"
+    timezone: str = "UTC"
+    private_account: bool = False
+    allow_dms_from: str = "following"
+    notification_preferences: dict[str, Any] = field(default_factory=dict)
+    privacy_settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A refresh token, stored only as its SHA-256 hash."""
+
+    token_hash: str
+    user_id: int
+    expires_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TweetRecord:
+    id: int
+    user_id: int
+    text: str
+    created_at: datetime
+    updated_at: datetime
+    reply_to_tweet_id: int | None = None
+    reply_to_user_id: int | None = None
+    retweet_of_tweet_id: int | None = None
+    quote_tweet_id: int | None = None
+    media_urls: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    mentions: tuple[int, ...] = ()
+    language: str | None = None
+    source: str | None = None
+    is_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TweetCounts:
+    tweet_id: int
+    likes: int = 0
+    retweets: int = 0
+    replies: int = 0
+    views: int = 0
+
+
+class TimelineKind(StrEnum):
+    HOME = "home"  # user_timeline: what a user's followees posted (fan-out on write)
+    AUTHOR = "author"  # author_timeline: what a user posted (profile page)
+    REPLIES = "replies"  # replies to one tweet, keyed by the tweet replied to
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TimelineEntry:
+    """One row of a timeline; timelines are ordered by (created_at, tweet_id) descending."""
+
+    created_at: datetime
+    tweet_id: int
+    author_id: int
+
+    @property
+    def position(self) -> tuple[datetime, int]:
+        return (self.created_at, self.tweet_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FollowEdge:
+    """`user_id` and the other side (a follower of it, or one it follows)."""
+
+    user_id: int
+    other_id: int
+    followed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SearchDocument:
+    tweet_id: int
+    author_id: int
+    text: str
+    hashtags: tuple[str, ...]
+    mentions: tuple[int, ...]
+    language: str | None
+    created_at: datetime
+    protected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A parsed search: all words and phrases must match; filters narrow it."""
+
+    words: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    author_ids: tuple[int, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    viewer_id: int | None = None
+    # Protected authors whose tweets this viewer may see (the viewer and their approved followees).
+    visible_protected_authors: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    hashtag: str
+    count: int
+    previous_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    channel: str
+    data: bytes

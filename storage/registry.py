@@ -1,0 +1,189 @@
+"""URL scheme -> adapter, imported lazily so only the chosen drivers are loaded.
+
+Each opener is `async def open_x(url: str, resources: Resources) -> Port`. Adapters that
+share a connection (one SQLite file behind several ports, one Redis client behind the
+cache, queue and bus) get it through `Resources.shared`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+from urllib.parse import urlsplit
+
+from storage.ports import (
+    Cache,
+    EngagementStore,
+    EventBus,
+    FollowGraph,
+    JobQueue,
+    MediaStore,
+    SearchIndex,
+    SessionStore,
+    TimelineStore,
+    TweetStore,
+    UserStore,
+)
+
+_SQLITE = "storage.sqlite"
+_MEMORY = "storage.memory"
+
+ADAPTERS: dict[str, dict[str, str]] = {
+    "users": {
+        "sqlite": f"{_SQLITE}:open_user_store",
+        "postgresql": "storage.postgres:open_user_store",
+    },
+    "sessions": {
+        "sqlite": f"{_SQLITE}:open_session_store",
+        "postgresql": "storage.postgres:open_session_store",
+    },
+    "tweets": {
+        "sqlite": f"{_SQLITE}:open_tweet_store",
+        "cassandra": "storage.cassandra:open_tweet_store",
+    },
+    "timelines": {
+        "sqlite": f"{_SQLITE}:open_timeline_store",
+        "cassandra": "storage.cassandra:open_timeline_store",
+    },
+    "graph": {
+        "sqlite": f"{_SQLITE}:open_follow_graph",
+        "cassandra": "storage.cassandra:open_follow_graph",
+    },
+    "engagement": {
+        "sqlite": f"{_SQLITE}:open_engagement_store",
+        "cassandra": "storage.cassandra:open_engagement_store",
+    },
+    "search": {
+        "sqlite": f"{_SQLITE}:open_search_index",
+        "http": "storage.elasticsearch:open_search_index",
+        "https": "storage.elasticsearch:open_search_index",
+    },
+    "media": {"file": "storage.local_media:open_media_store", "s3": "storage.s3:open_media_store"},
+    "cache": {"memory": f"{_MEMORY}:open_cache", "redis": "storage.redis:open_cache"},
+    "events": {"memory": f"{_MEMORY}:open_event_bus", "redis": "storage.redis:open_event_bus"},
+    "queue": {
+        "sqlite": f"{_SQLITE}:open_job_queue",
+        "memory": f"{_MEMORY}:open_job_queue",
+        "redis": "storage.redis:open_job_queue",
+    },
+}
+
+
+class UnknownScheme(ValueError):
+    pass
+
+
+def scheme_of(url: str) -> str:
+    return urlsplit(url).scheme.split("+", 1)[0]
+
+
+def check_url(port: str, url: str) -> None:
+    valid = ADAPTERS[port]
+    if scheme_of(url) not in valid:
+        names = ", ".join(f"{scheme}://" for scheme in valid)
+        raise UnknownScheme(f"{port} URL {url!r} has an unknown scheme; valid schemes are: {names}")
+
+
+@dataclass
+class Resources:
+    """Connections shared between adapters, closed in reverse order of opening."""
+
+    settings: Any
+    _shared: dict[str, Any] = field(default_factory=dict)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def shared(
+        self,
+        key: str,
+        factory: Callable[[], Awaitable[Any]],
+        close: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> Any:
+        if key not in self._shared:
+            value = await factory()
+            self._shared[key] = value
+            if close is not None:
+                self._closers.append(lambda: close(value))
+        return self._shared[key]
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        while self._closers:
+            await self._closers.pop()()
+        self._shared.clear()
+
+
+@dataclass
+class Stores:
+    users: UserStore
+    sessions: SessionStore
+    tweets: TweetStore
+    timelines: TimelineStore
+    graph: FollowGraph
+    engagement: EngagementStore
+    search: SearchIndex
+    media: MediaStore
+    cache: Cache
+    events: EventBus
+    queue: JobQueue
+    resources: Resources
+
+    async def close(self) -> None:
+        await self.resources.close()
+
+
+def port_urls(settings: Any) -> dict[str, str]:
+    return {
+        "users": settings.users_url,
+        "sessions": settings.users_url,
+        "tweets": settings.tweets_url,
+        "timelines": settings.tweets_url,
+        "graph": settings.tweets_url,
+        "engagement": settings.tweets_url,
+        "search": settings.search_url,
+        "media": settings.media_url,
+        "cache": settings.cache_url,
+        "events": settings.cache_url,
+        "queue": queue_url(settings),
+    }
+
+
+def queue_url(settings: Any) -> str:
+    """The job queue follows the cache engine when it is shared (Redis), else the tweets
+    database when it is SQLite (durable), else the in-process queue."""
+    if settings.queue_url:
+        return str(settings.queue_url)
+    if scheme_of(settings.cache_url) == "redis":
+        return str(settings.cache_url)
+    if scheme_of(settings.tweets_url) == "sqlite":
+        return str(settings.tweets_url)
+    return "memory://"
+
+
+async def open_port(port: str, url: str, resources: Resources) -> Any:
+    check_url(port, url)
+    module_name, _, attr = ADAPTERS[port][scheme_of(url)].partition(":")
+    opener = getattr(importlib.import_module(module_name), attr)
+    return await opener(url, resources)
+
+
+async def open_stores(settings: Any) -> Stores:
+    urls = port_urls(settings)
+    for port, url in urls.items():
+        check_url(port, url)
+    resources = Resources(settings)
+    opened: dict[str, Any] = {}
+    try:
+        for port, url in urls.items():
+            opened[port] = await open_port(port, url, resources)
+    except BaseException:
+        await resources.close()
+        raise
+    return Stores(resources=resources, **opened)
+
+
+def store_names() -> list[str]:
+    return [f.name for f in fields(Stores) if f.name != "resources"]
