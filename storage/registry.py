@@ -187,3 +187,26 @@ async def open_stores(settings: Any) -> Stores:
 
 def store_names() -> list[str]:
     return [f.name for f in fields(Stores) if f.name != "resources"]
+
+
+# Engines with a schema of their own: `migrate(url) -> list[str]` applies what is missing.
+MIGRATORS: dict[str, str] = {
+    "sqlite": f"{_SQLITE}:migrate",
+    "postgresql": "storage.postgres:migrate",
+    "cassandra": "storage.cassandra:migrate",
+    "http": "storage.elasticsearch:migrate",
+    "https": "storage.elasticsearch:migrate",
+}
+
+
+async def migrate_all(settings: Any) -> dict[str, list[str]]:
+    """Apply every engine's migrations once per distinct URL; returns versions applied."""
+    applied: dict[str, list[str]] = {}
+    for url in dict.fromkeys(port_urls(settings).values()):
+        target = MIGRATORS.get(scheme_of(url))
+        if target is None:
+            continue
+        module_name, _, attr = target.partition(":")
+        migrate = getattr(importlib.import_module(module_name), attr)
+        applied[url] = await migrate(url)
+    return applied

@@ -1,0 +1,100 @@
+"""`chirp serve | worker | migrate | print-schema`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from app.settings import from_env
+
+log = logging.getLogger("chirp")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info", ws="websockets")
+    return 0
+
+
+async def _migrate() -> int:
+    from storage.registry import migrate_all
+
+    applied = await migrate_all(from_env())
+    for url, versions in applied.items():
+        print(f"{_redact(url)}: {', '.join(versions) if versions else 'up to date'}")
+    return 0
+
+
+async def _worker(args: argparse.Namespace) -> int:
+    from app import container
+    from app.settings import ensure_secret_key
+    from app.worker import Worker
+    from storage.registry import open_stores
+
+    settings = ensure_secret_key(from_env())
+    stores = await open_stores(settings)
+    try:
+        worker = Worker(stores.queue, container.build(settings, stores).services.fan_out)
+        if args.once:
+            await worker.drain()
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        log.info("worker started")
+        await worker.run(stop)
+        return 0
+    finally:
+        await stores.close()
+
+
+def _print_schema(args: argparse.Namespace) -> int:
+    from schema.schema import printed_schema
+
+    text = printed_schema()
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="chirp", description="Chirp social backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the GraphQL API (and GraphiQL)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    worker = commands.add_parser("worker", help="run background jobs (fan-out, indexing)")
+    worker.add_argument("--once", action="store_true", help="run what is queued, then exit")
+    commands.add_parser("migrate", help="apply every store's schema migrations")
+    printer = commands.add_parser("print-schema", help="print the GraphQL SDL")
+    printer.add_argument("--output", "-o")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "migrate":
+        return asyncio.run(_migrate())
+    if args.command == "worker":
+        return asyncio.run(_worker(args))
+    return _print_schema(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""The per-request GraphQL context: who is asking, and that request's loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from app.container import Chirp
+from app.errors import Unauthenticated
+from loaders import Loaders
+
+
+@dataclass
+class Context:
+    chirp: Chirp
+    viewer_id: int | None
+    request: Any = None
+    response: Any = None
+    auth_error: str | None = None
+    connection_params: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        return Loaders(self.chirp, self.viewer_id)
+
+    def require_viewer(self) -> int:
+        if self.viewer_id is None:
+            raise Unauthenticated(self.auth_error or "You need to log in for this.")
+        return self.viewer_id

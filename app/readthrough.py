@@ -1,0 +1,91 @@
+"""Read-through caching: the in-process L1, then the shared cache (when there is one), then
+the store, writing back what each level missed. Writers evict through `invalidate`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+from storage.memory import TTLCache
+from storage.ports import Cache
+
+T = TypeVar("T")
+
+
+class ReadThrough(Generic[T]):
+    def __init__(
+        self,
+        *,
+        prefix: str,
+        fetch_many: Callable[[Sequence[int]], Awaitable[list[T | None]]],
+        encode: Callable[[T], dict[str, object]],
+        decode: Callable[[dict[str, object]], T],
+        l1: TTLCache,
+        l1_ttl_s: float,
+        cache: Cache,
+        cache_ttl_s: float,
+    ) -> None:
+        self._prefix = prefix
+        self._fetch_many = fetch_many
+        self._encode = encode
+        self._decode = decode
+        self._l1 = l1
+        self._l1_ttl_s = l1_ttl_s
+        self._cache = cache if cache.shared else None
+        self._cache_ttl_s = cache_ttl_s
+
+    def key(self, entity_id: int) -> str:
+        return f"{self._prefix}:{entity_id}"
+
+    async def get_many(self, ids: Sequence[int]) -> list[T | None]:
+        found: dict[int, T] = {}
+        missing = []
+        for entity_id in dict.fromkeys(ids):
+            hit = self._l1.get(self.key(entity_id))
+            if hit is None:
+                missing.append(entity_id)
+            else:
+                found[entity_id] = hit
+        if missing and self._cache is not None:
+            missing = await self._from_cache(missing, found)
+        if missing:
+            await self._from_store(missing, found)
+        return [found.get(entity_id) for entity_id in ids]
+
+    async def _from_cache(self, ids: list[int], found: dict[int, T]) -> list[int]:
+        assert self._cache is not None
+        blobs = await self._cache.get_many([self.key(entity_id) for entity_id in ids])
+        still_missing = []
+        for entity_id, blob in zip(ids, blobs, strict=True):
+            if blob is None:
+                still_missing.append(entity_id)
+                continue
+            value = self._decode(json.loads(blob))
+            found[entity_id] = value
+            self._l1.set(self.key(entity_id), value, self._l1_ttl_s)
+        return still_missing
+
+    async def _from_store(self, ids: list[int], found: dict[int, T]) -> None:
+        values = await self._fetch_many(ids)
+        write_back: dict[str, bytes] = {}
+        for entity_id, value in zip(ids, values, strict=True):
+            if value is None:
+                continue
+            found[entity_id] = value
+            self._l1.set(self.key(entity_id), value, self._l1_ttl_s)
+            write_back[self.key(entity_id)] = json.dumps(self._encode(value)).encode()
+        if write_back and self._cache is not None:
+            await self._cache.set_many(write_back, self._cache_ttl_s)
+
+    async def invalidate(self, ids: Sequence[int]) -> None:
+        keys = [self.key(entity_id) for entity_id in ids]
+        for key in keys:
+            self._l1.delete(key)
+        if self._cache is not None:
+            await self._cache.delete_many(keys)
+
+    def forget_local(self, ids: Sequence[int]) -> None:
+        """Drop L1 copies only (another process already evicted the shared cache)."""
+        for entity_id in ids:
+            self._l1.delete(self.key(entity_id))

@@ -1,0 +1,200 @@
+"""Accounts: sign up, log in, refresh and log out, profile and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from app import text
+from app.errors import BadInput, NotFoundError, Unauthenticated
+from app.ids import SnowflakeGenerator, id_timestamp_ms
+from app.passwords import hash_password, verify_password
+from app.readthrough import ReadThrough
+from app.tokens import AccessTokens, new_refresh_token, refresh_token_hash
+from storage.errors import Conflict
+from storage.ports import SessionStore, UserStore
+from storage.records import SessionRecord, UserRecord, UserSettings, utc_from_ms, utcnow
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+PROFILE_LIMITS = {
+    "display_name": 50,
+    "bio": 160,
+    "location": 100,
+    "website": 255,
+    "profile_image_url": 255,
+    "banner_image_url": 255,
+}
+SETTINGS_LIMITS = {"language": 10, "timezone": 50}
+ALLOW_DMS_FROM = ("everyone", "following", "nobody")
+INVALID_LOGIN = "Invalid username or password."
+
+
+@dataclass(frozen=True)
+class Session:
+    user: UserRecord
+    access_token: str
+    refresh_token: str
+
+
+class SessionOpener:
+    def __init__(self, sessions: SessionStore, tokens: AccessTokens, ttl_s: int) -> None:
+        self._sessions = sessions
+        self._tokens = tokens
+        self._ttl_s = ttl_s
+
+    async def open(self, user: UserRecord) -> Session:
+        refresh = new_refresh_token()
+        now = utcnow()
+        await self._sessions.create(
+            SessionRecord(
+                token_hash=refresh_token_hash(refresh),
+                user_id=user.id,
+                expires_at=now + timedelta(seconds=self._ttl_s),
+                created_at=now,
+            )
+        )
+        return Session(user=user, access_token=self._tokens.issue(user.id), refresh_token=refresh)
+
+
+class SignUp:
+    def __init__(self, users: UserStore, ids: SnowflakeGenerator, sessions: SessionOpener) -> None:
+        self._users = users
+        self._ids = ids
+        self._sessions = sessions
+
+    async def __call__(
+        self, username: str, email: str, password: str, display_name: str | None
+    ) -> Session:
+        username, email = username.strip(), email.strip()
+        self._validate(username, email, password)
+        user_id = self._ids.next_id()
+        created_at = utc_from_ms(id_timestamp_ms(user_id))
+        user = UserRecord(
+            id=user_id,
+            username=username,
+            email=email,
+            password_hash=await hash_password(password),
+            display_name=_bounded("display_name", (display_name or username).strip()),
+            created_at=created_at,
+            updated_at=created_at,
+        )
+        try:
+            await self._users.create(user)
+        except Conflict as taken:
+            raise BadInput(f"That {taken.field} is already taken.", field=taken.field) from None
+        return await self._sessions.open(user)
+
+    @staticmethod
+    def _validate(username: str, email: str, password: str) -> None:
+        if not text.USERNAME_RE.match(username):
+            raise BadInput(
+                "A username is 1 to 15 letters, digits or underscores.", field="username"
+            )
+        if len(email) > 255 or not text.EMAIL_RE.match(email):
+            raise BadInput("That is not a valid email address.", field="email")
+        if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+            raise BadInput(
+                f"A password has at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+            )
+
+
+class LogIn:
+    def __init__(self, users: UserStore, sessions: SessionOpener) -> None:
+        self._users = users
+        self._sessions = sessions
+
+    async def __call__(self, login: str, password: str) -> Session:
+        login = login.strip()
+        user = None
+        if login and len(login) <= 255:
+            finder = self._users.find_by_email if "@" in login else self._users.find_by_username
+            user = await finder(login)
+        # Verify even for an unknown user, so both failures take the same time.
+        valid = await verify_password(user.password_hash if user else None, password)
+        if user is None or not valid:
+            raise Unauthenticated(INVALID_LOGIN)
+        user = await self._users.update_profile(user.id, {"last_login_at": utcnow()})
+        return await self._sessions.open(user)
+
+
+class RefreshSession:
+    """Rotates the refresh token: the old one is taken (usable once) and a new one issued."""
+
+    def __init__(self, users: UserStore, store: SessionStore, sessions: SessionOpener) -> None:
+        self._users = users
+        self._store = store
+        self._sessions = sessions
+
+    async def __call__(self, refresh_token: str) -> Session:
+        record = await self._store.take(refresh_token_hash(refresh_token))
+        if record is None or record.expires_at <= utcnow():
+            raise Unauthenticated("The refresh token is not valid; log in again.")
+        [user] = await self._users.get_many([record.user_id])
+        if user is None:
+            raise Unauthenticated("The refresh token is not valid; log in again.")
+        return await self._sessions.open(user)
+
+
+class LogOut:
+    def __init__(self, store: SessionStore) -> None:
+        self._store = store
+
+    async def __call__(self, refresh_token: str) -> bool:
+        return await self._store.take(refresh_token_hash(refresh_token)) is not None
+
+
+class UpdateProfile:
+    def __init__(self, users: UserStore, user_cache: ReadThrough[UserRecord]) -> None:
+        self._users = users
+        self._user_cache = user_cache
+
+    async def __call__(self, user_id: int, changes: Mapping[str, str | None]) -> UserRecord:
+        cleaned: dict[str, Any] = {}
+        for field, value in changes.items():
+            if field not in PROFILE_LIMITS:
+                raise BadInput(f"{field} cannot be changed here.", field=field)
+            value = value.strip() if value is not None else None
+            if field == "display_name" and not value:
+                raise BadInput("A display name cannot be empty.", field=field)
+            cleaned[field] = _bounded(field, value) if value else None
+        cleaned["updated_at"] = utcnow()
+        user = await self._users.update_profile(user_id, cleaned)
+        await self._user_cache.invalidate([user_id])
+        return user
+
+
+class UpdateSettings:
+    """user_settings; `private_account` also protects the account (users.protected)."""
+
+    def __init__(self, users: UserStore, user_cache: ReadThrough[UserRecord]) -> None:
+        self._users = users
+        self._user_cache = user_cache
+
+    async def __call__(self, user_id: int, changes: Mapping[str, Any]) -> UserSettings:
+        cleaned = dict(changes)
+        for field, limit in SETTINGS_LIMITS.items():
+            value = cleaned.get(field)
+            if value is not None and not 0 < len(value) <= limit:
+                raise BadInput(f"{field} is 1 to {limit} characters.", field=field)
+        dms = cleaned.get("allow_dms_from")
+        if dms is not None and dms not in ALLOW_DMS_FROM:
+            raise BadInput(f"allowDmsFrom is one of {', '.join(ALLOW_DMS_FROM)}.")
+        if await self._users.get_settings(user_id) is None:
+            raise NotFoundError("No such user.")
+        settings = await self._users.update_settings(user_id, cleaned)
+        if "private_account" in cleaned:
+            await self._users.update_profile(
+                user_id, {"protected": bool(cleaned["private_account"]), "updated_at": utcnow()}
+            )
+            await self._user_cache.invalidate([user_id])
+        return settings
+
+
+def _bounded(field: str, value: str) -> str:
+    limit = PROFILE_LIMITS[field]
+    if len(value) > limit:
+        raise BadInput(f"{field} is at most {limit} characters.", field=field)
+    return value

@@ -1,0 +1,123 @@
+"""PostTweet: validate, write the tweet durably, record it on the author's side, then queue
+its fan-out and indexing. A retry with the same idempotency key writes nothing new but
+re-runs the idempotent follow-ups, so a request that died half-way is completed."""
+
+from __future__ import annotations
+
+from app import text
+from app.errors import BadInput, Forbidden, NotFoundError
+from app.ids import SnowflakeGenerator, id_timestamp_ms
+from app.privacy import may_see_author, needs_follow_check
+from app.readthrough import ReadThrough
+from app.services import jobs
+from storage.registry import Stores
+from storage.records import TimelineEntry, TimelineKind, TweetRecord, UserRecord, utc_from_ms
+
+MAX_IDEMPOTENCY_KEY = 64
+MAX_MENTIONS = 20
+
+
+class PostTweet:
+    def __init__(
+        self,
+        stores: Stores,
+        ids: SnowflakeGenerator,
+        tweet_cache: ReadThrough[TweetRecord],
+        user_cache: ReadThrough[UserRecord],
+    ) -> None:
+        self._stores = stores
+        self._ids = ids
+        self._tweet_cache = tweet_cache
+        self._user_cache = user_cache
+
+    async def __call__(
+        self,
+        author_id: int,
+        body: str,
+        *,
+        reply_to_id: int | None = None,
+        quote_of_id: int | None = None,
+        idempotency_key: str | None = None,
+        source: str | None = None,
+        language: str | None = None,
+    ) -> TweetRecord:
+        body = self._validated_text(body)
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise BadInput("An idempotency key is 1 to 64 characters.", field="idempotencyKey")
+        reply_to = await self._target(author_id, reply_to_id, "replyToId")
+        quoted = await self._target(author_id, quote_of_id, "quoteOfId")
+        tweet_id = self._ids.next_id()
+        created_at = utc_from_ms(id_timestamp_ms(tweet_id))
+        draft = TweetRecord(
+            id=tweet_id,
+            user_id=author_id,
+            text=body,
+            created_at=created_at,
+            updated_at=created_at,
+            reply_to_tweet_id=reply_to.id if reply_to else None,
+            reply_to_user_id=reply_to.user_id if reply_to else None,
+            quote_tweet_id=quoted.id if quoted else None,
+            hashtags=text.hashtags(body),
+            mentions=await self._mentions(body),
+            language=language,
+            source=source,
+        )
+        tweet, created = await self._stores.tweets.create(draft, idempotency_key)
+        if created:
+            await self._count(tweet)
+        await record_authored(self._stores, tweet)
+        return tweet
+
+    @staticmethod
+    def _validated_text(body: str) -> str:
+        body = text.normalize(body)
+        if not body.strip():
+            raise BadInput("A tweet needs some text.", field="text")
+        if len(body) > text.MAX_TWEET_LENGTH:
+            raise BadInput(
+                f"A tweet is at most {text.MAX_TWEET_LENGTH} characters; this one has {len(body)}.",
+                field="text",
+            )
+        return body
+
+    async def _target(self, viewer_id: int, tweet_id: int | None, field: str) -> TweetRecord | None:
+        if tweet_id is None:
+            return None
+        [tweet] = await self._tweet_cache.get_many([tweet_id])
+        if tweet is None or tweet.is_deleted:
+            raise NotFoundError("That tweet does not exist.", field=field)
+        [author] = await self._user_cache.get_many([tweet.user_id])
+        if author is None:
+            raise NotFoundError("That tweet does not exist.", field=field)
+        follows = False
+        if needs_follow_check(viewer_id, author):
+            [follows] = await self._stores.graph.is_following_many([(viewer_id, author.id)])
+        if not may_see_author(viewer_id, author, follows):
+            raise NotFoundError("That tweet does not exist.", field=field)
+        if tweet.retweet_of_tweet_id is not None:
+            raise BadInput("Reply to or quote the original tweet, not a retweet.", field=field)
+        if field == "quoteOfId" and author.protected:
+            raise Forbidden("Tweets of a protected account cannot be quoted.")
+        return tweet
+
+    async def _mentions(self, body: str) -> tuple[int, ...]:
+        names = text.mentioned_usernames(body)[:MAX_MENTIONS]
+        found = [await self._stores.users.find_by_username(name) for name in names]
+        return tuple(user.id for user in found if user is not None)
+
+    async def _count(self, tweet: TweetRecord) -> None:
+        await self._stores.users.add_to_stats(tweet.user_id, {"tweets_count": 1})
+        if tweet.reply_to_tweet_id is not None:
+            await self._stores.engagement.add_counts(tweet.reply_to_tweet_id, replies=1)
+
+
+async def record_authored(stores: Stores, tweet: TweetRecord) -> None:
+    """The author's side of a new tweet, then its fan-out (all idempotent)."""
+    entry = TimelineEntry(created_at=tweet.created_at, tweet_id=tweet.id, author_id=tweet.user_id)
+    await stores.timelines.push(TimelineKind.AUTHOR, [tweet.user_id], entry)
+    # Authors see their own tweet at once, before the fan-out reaches their followers.
+    await stores.timelines.push(TimelineKind.HOME, [tweet.user_id], entry)
+    if tweet.reply_to_tweet_id is not None:
+        await stores.timelines.push(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry)
+    await stores.queue.enqueue(jobs.FAN_OUT, {"tweet_id": tweet.id})
+    await stores.queue.enqueue(jobs.INDEX, {"tweet_id": tweet.id})

@@ -1,0 +1,64 @@
+"""Job consumers: run in the server process by default, or alone with `chirp worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from storage.errors import StorageError
+from storage.ports import JobQueue
+
+log = logging.getLogger("chirp.worker")
+
+Handler = Callable[[str, Mapping[str, Any]], Awaitable[None]]
+RECLAIM_EVERY_S = 15.0
+RECLAIM_IDLE_S = 60.0
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Worker:
+    def __init__(
+        self, queue: JobQueue, handler: Handler, name: str | None = None, batch: int = 16
+    ) -> None:
+        self._queue = queue
+        self._handler = handler
+        self._name = name or consumer_name()
+        self._batch = batch
+
+    async def run_once(self, wait_s: float = 0.0) -> int:
+        """Reserve and run one batch; returns how many jobs it took."""
+        batch = await self._queue.reserve(self._name, self._batch, wait_s)
+        for job in batch:
+            try:
+                await self._handler(job.kind, job.payload)
+            except Exception as error:  # a failing job must not stop the others
+                log.exception("job %s (%s) failed", job.id, job.kind)
+                await self._queue.fail(job, f"{type(error).__name__}: {error}")
+            else:
+                await self._queue.ack(job)
+        return len(batch)
+
+    async def drain(self) -> None:
+        """Run jobs until the queue has none ready (tests and `chirp worker --once`)."""
+        while await self.run_once():
+            pass
+
+    async def run(self, stop: asyncio.Event, wait_s: float = 1.0) -> None:
+        loop = asyncio.get_running_loop()
+        next_reclaim = loop.time()
+        while not stop.is_set():
+            try:
+                if loop.time() >= next_reclaim:
+                    await self._queue.reclaim(RECLAIM_IDLE_S)
+                    next_reclaim = loop.time() + RECLAIM_EVERY_S
+                await self.run_once(wait_s)
+            except StorageError:
+                log.warning("job queue unavailable; retrying", exc_info=True)
+                await asyncio.sleep(1.0)

@@ -1,0 +1,90 @@
+"""Tweet loaders, including the one every read path goes through: VisibleTweetByIdLoader
+hides deleted tweets and protected tweets the viewer may not see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiodataloader import DataLoader
+
+from app.privacy import may_see_author, needs_follow_check
+from app.readthrough import ReadThrough
+from storage.ports import EngagementStore
+from storage.records import TweetCounts, TweetRecord
+
+
+class TweetByIdLoader(DataLoader[int, TweetRecord | None]):
+    def __init__(self, tweets: ReadThrough[TweetRecord]) -> None:
+        super().__init__()
+        self._tweets = tweets
+
+    async def batch_load_fn(self, ids: Sequence[int]) -> list[TweetRecord | None]:
+        return await self._tweets.get_many(list(ids))
+
+
+class TweetCountsByIdLoader(DataLoader[int, TweetCounts]):
+    def __init__(self, engagement: EngagementStore) -> None:
+        super().__init__()
+        self._engagement = engagement
+
+    async def batch_load_fn(self, ids: Sequence[int]) -> list[TweetCounts]:
+        return await self._engagement.counts_many(list(ids))
+
+
+class LikedByViewerLoader(DataLoader[int, bool]):
+    def __init__(self, engagement: EngagementStore, viewer_id: int) -> None:
+        super().__init__()
+        self._engagement = engagement
+        self._viewer_id = viewer_id
+
+    async def batch_load_fn(self, ids: Sequence[int]) -> list[bool]:
+        return await self._engagement.liked_many(self._viewer_id, list(ids))
+
+
+class RetweetedByViewerLoader(DataLoader[int, bool]):
+    def __init__(self, engagement: EngagementStore, viewer_id: int) -> None:
+        super().__init__()
+        self._engagement = engagement
+        self._viewer_id = viewer_id
+
+    async def batch_load_fn(self, ids: Sequence[int]) -> list[bool]:
+        return await self._engagement.retweeted_many(self._viewer_id, list(ids))
+
+
+class VisibleTweetByIdLoader(DataLoader[int, TweetRecord | None]):
+    """A tweet the viewer may see, or None (missing, deleted, or protected from them)."""
+
+    def __init__(
+        self,
+        tweets: DataLoader[int, TweetRecord | None],
+        users: DataLoader,  # UserByIdLoader
+        followed: DataLoader[int, bool] | None,  # FollowedByViewerLoader, None when anonymous
+        viewer_id: int | None,
+    ) -> None:
+        super().__init__()
+        self._tweets = tweets
+        self._users = users
+        self._followed = followed
+        self._viewer_id = viewer_id
+
+    async def batch_load_fn(self, ids: Sequence[int]) -> list[TweetRecord | None]:
+        tweets = await self._tweets.load_many(list(ids))
+        live = [t for t in tweets if t is not None and not t.is_deleted]
+        authors = await self._users.load_many(list({t.user_id for t in live}))
+        by_id = {a.id: a for a in authors if a is not None}
+        to_check = [a.id for a in by_id.values() if needs_follow_check(self._viewer_id, a)]
+        follows: dict[int, bool] = {}
+        if to_check and self._followed is not None:
+            follows = dict(zip(to_check, await self._followed.load_many(to_check), strict=True))
+        visible: list[TweetRecord | None] = []
+        for tweet in tweets:
+            author = by_id.get(tweet.user_id) if tweet is not None else None
+            ok = (
+                tweet is not None
+                and not tweet.is_deleted
+                and author is not None
+                and may_see_author(self._viewer_id, author, follows.get(author.id, False))
+            )
+            visible.append(tweet if ok else None)
+        return visible
+

@@ -1,0 +1,126 @@
+"""Mutation resolvers: decode arguments, check the viewer, call a service, return types."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.context import Context
+from schema.account import AuthPayload, Settings
+from schema.follow import FollowPayload, FollowStatus
+from schema.inputs import (
+    PostTweetInput,
+    SignUpInput,
+    UpdateProfileInput,
+    UpdateSettingsInput,
+    provided,
+)
+from schema.node import database_id_of
+from schema.tweet import Tweet
+from schema.user import User
+
+Info = strawberry.Info[Context, None]
+
+
+def _auth(session: object) -> AuthPayload:
+    return AuthPayload(
+        access_token=session.access_token,  # type: ignore[attr-defined]
+        refresh_token=session.refresh_token,  # type: ignore[attr-defined]
+        user=User.from_record(session.user),  # type: ignore[attr-defined]
+    )
+
+
+def _optional_id(value: strawberry.ID | None, type_name: str, argument: str) -> int | None:
+    return database_id_of(value, type_name, argument) if value is not None else None
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        session = await info.context.chirp.services.sign_up(
+            input.username, input.email, input.password, input.display_name
+        )
+        return _auth(session)
+
+    @strawberry.mutation(description="Log in with a username or an email.")
+    async def log_in(self, info: Info, login: str, password: str) -> AuthPayload:
+        return _auth(await info.context.chirp.services.log_in(login, password))
+
+    @strawberry.mutation(description="Trade a refresh token (once) for a new pair of tokens.")
+    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        return _auth(await info.context.chirp.services.refresh_session(refresh_token))
+
+    @strawberry.mutation(description="End the session of this refresh token.")
+    async def log_out(self, info: Info, refresh_token: str) -> bool:
+        return await info.context.chirp.services.log_out(refresh_token)
+
+    @strawberry.mutation
+    async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
+        viewer = info.context.require_viewer()
+        changes = provided(input)
+        user = await info.context.chirp.services.update_profile(viewer, changes)  # type: ignore[arg-type]
+        return User.from_record(user)
+
+    @strawberry.mutation
+    async def update_settings(self, info: Info, input: UpdateSettingsInput) -> Settings:
+        viewer = info.context.require_viewer()
+        record = await info.context.chirp.services.update_settings(viewer, provided(input))
+        return Settings.from_record(record)
+
+    @strawberry.mutation
+    async def post_tweet(self, info: Info, input: PostTweetInput) -> Tweet:
+        viewer = info.context.require_viewer()
+        tweet = await info.context.chirp.services.post_tweet(
+            viewer,
+            input.text,
+            reply_to_id=_optional_id(input.reply_to_id, "Tweet", "replyToId"),
+            quote_of_id=_optional_id(input.quote_of_id, "Tweet", "quoteOfId"),
+            idempotency_key=input.idempotency_key,
+            source=input.source,
+            language=input.language,
+        )
+        return Tweet.from_record(tweet)
+
+    @strawberry.mutation(description="Delete one of your tweets; returns its id.")
+    async def delete_tweet(self, info: Info, id: strawberry.ID) -> strawberry.ID:
+        viewer = info.context.require_viewer()
+        tweet = await info.context.chirp.services.delete_tweet(viewer, database_id_of(id, "Tweet"))
+        return Tweet.from_record(tweet).id
+
+    @strawberry.mutation
+    async def like_tweet(self, info: Info, id: strawberry.ID) -> Tweet:
+        viewer = info.context.require_viewer()
+        tweet = await info.context.chirp.services.like_tweet(viewer, database_id_of(id, "Tweet"))
+        return Tweet.from_record(tweet)
+
+    @strawberry.mutation
+    async def unlike_tweet(self, info: Info, id: strawberry.ID) -> Tweet:
+        viewer = info.context.require_viewer()
+        tweet = await info.context.chirp.services.unlike_tweet(viewer, database_id_of(id, "Tweet"))
+        return Tweet.from_record(tweet)
+
+    @strawberry.mutation(description="Retweet a tweet; returns the tweet retweeted.")
+    async def retweet(self, info: Info, id: strawberry.ID) -> Tweet:
+        viewer = info.context.require_viewer()
+        tweet = await info.context.chirp.services.retweet(viewer, database_id_of(id, "Tweet"))
+        return Tweet.from_record(tweet)
+
+    @strawberry.mutation
+    async def undo_retweet(self, info: Info, id: strawberry.ID) -> Tweet:
+        viewer = info.context.require_viewer()
+        tweet = await info.context.chirp.services.undo_retweet(viewer, database_id_of(id, "Tweet"))
+        return Tweet.from_record(tweet)
+
+    @strawberry.mutation
+    async def follow(self, info: Info, user_id: strawberry.ID) -> FollowPayload:
+        viewer = info.context.require_viewer()
+        target = database_id_of(user_id, "User", "userId")
+        user = await info.context.chirp.services.follow_user(viewer, target)
+        return FollowPayload(user=User.from_record(user), status=FollowStatus.FOLLOWING)
+
+    @strawberry.mutation
+    async def unfollow(self, info: Info, user_id: strawberry.ID) -> FollowPayload:
+        viewer = info.context.require_viewer()
+        target = database_id_of(user_id, "User", "userId")
+        user = await info.context.chirp.services.unfollow_user(viewer, target)
+        return FollowPayload(user=User.from_record(user), status=FollowStatus.NOT_FOLLOWING)

@@ -1,0 +1,72 @@
+"""Query resolvers: decode arguments, check the viewer, call a loader, return types."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app.context import Context
+from app.cursors import decode_position
+from app.text import USERNAME_RE
+from schema.account import Settings
+from schema.node import Node, from_global_id
+from schema.timeline import DEFAULT_PAGE, Timeline, page_size
+from schema.tweet import Tweet
+from schema.user import User
+
+Info = strawberry.Info[Context, None]
+
+
+async def _user(info: Info, user_id: int) -> User | None:
+    user = await info.context.loaders.user_by_id.load(user_id)
+    return User.from_record(user) if user is not None else None
+
+
+async def _tweet(info: Info, tweet_id: int) -> Tweet | None:
+    tweet = await info.context.loaders.visible_tweet_by_id.load(tweet_id)
+    return Tweet.from_record(tweet) if tweet is not None else None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The logged-in user, or null.")
+    async def me(self, info: Info) -> User | None:
+        viewer = info.context.viewer_id
+        return await _user(info, viewer) if viewer is not None else None
+
+    @strawberry.field(description="The logged-in user's settings.")
+    async def settings(self, info: Info) -> Settings:
+        viewer = info.context.require_viewer()
+        record = await info.context.chirp.stores.users.get_settings(viewer)
+        if record is None:
+            raise LookupError(f"user {viewer} has no settings row")
+        return Settings.from_record(record)
+
+    @strawberry.field
+    async def user(self, info: Info, username: str) -> User | None:
+        if not USERNAME_RE.match(username):
+            return None
+        user = await info.context.chirp.stores.users.find_by_username(username)
+        return User.from_record(user) if user is not None else None
+
+    @strawberry.field(description="A tweet by its id or databaseId; null if hidden or deleted.")
+    async def tweet(self, info: Info, id: strawberry.ID) -> Tweet | None:
+        from schema.node import database_id_of
+
+        return await _tweet(info, database_id_of(id, "Tweet"))
+
+    @strawberry.field(description="Any object by its global id.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        type_name, database_id = from_global_id(id)
+        if type_name == "Tweet":
+            return await _tweet(info, database_id)
+        if type_name == "User":
+            return await _user(info, database_id)
+        return None
+
+    @strawberry.field(description="Tweets of the viewer and the accounts they follow.")
+    async def home_timeline(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline:
+        info.context.require_viewer()
+        size, position = page_size(first), decode_position(after)
+        return Timeline.from_page(await info.context.loaders.pages.home(size, position))

@@ -1,0 +1,125 @@
+"""The Tweet type: plain fields from the record, the rest through the request's loaders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.context import Context
+from app.cursors import decode_position
+from schema.node import Node, to_global_id
+from schema.timeline import DEFAULT_PAGE, Timeline, page_size
+from storage.records import TweetCounts, TweetRecord
+
+if TYPE_CHECKING:
+    from schema.user import User
+
+Info = strawberry.Info[Context, None]
+UserRef = Annotated["User", strawberry.lazy("schema.user")]
+
+
+@strawberry.type
+class Media:
+    url: str
+
+
+@strawberry.type
+class Tweet(Node):
+    database_id: str = strawberry.field(description="The Snowflake id, as a decimal string.")
+    text: str
+    created_at: datetime
+    hashtags: list[str]
+    language: str | None
+    source: str | None
+    record: strawberry.Private[TweetRecord]
+
+    @classmethod
+    def from_record(cls, record: TweetRecord) -> Tweet:
+        return cls(
+            id=to_global_id("Tweet", record.id),
+            database_id=str(record.id),
+            text=record.text,
+            created_at=record.created_at,
+            hashtags=list(record.hashtags),
+            language=record.language,
+            source=record.source,
+            record=record,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> UserRef:
+        from schema.user import User
+
+        user = await info.context.loaders.user_by_id.load(self.record.user_id)
+        if user is None:  # an author row is written before any of their tweets
+            raise LookupError(f"tweet {self.record.id} has no author {self.record.user_id}")
+        return User.from_record(user)
+
+    async def _linked(self, info: Info, tweet_id: int | None) -> Tweet | None:
+        if tweet_id is None:
+            return None
+        tweet = await info.context.loaders.visible_tweet_by_id.load(tweet_id)
+        return Tweet.from_record(tweet) if tweet is not None else None
+
+    @strawberry.field
+    async def reply_to(self, info: Info) -> Tweet | None:
+        return await self._linked(info, self.record.reply_to_tweet_id)
+
+    @strawberry.field
+    async def quote_of(self, info: Info) -> Tweet | None:
+        return await self._linked(info, self.record.quote_tweet_id)
+
+    @strawberry.field
+    async def retweet_of(self, info: Info) -> Tweet | None:
+        return await self._linked(info, self.record.retweet_of_tweet_id)
+
+    @strawberry.field
+    def media(self) -> list[Media]:
+        return [Media(url=url) for url in self.record.media_urls]
+
+    @strawberry.field
+    async def mentions(self, info: Info) -> list[UserRef]:
+        from schema.user import User
+
+        users = await info.context.loaders.user_by_id.load_many(list(self.record.mentions))
+        return [User.from_record(user) for user in users if user is not None]
+
+    async def _counts(self, info: Info) -> TweetCounts:
+        return await info.context.loaders.tweet_counts_by_id.load(self.record.id)
+
+    @strawberry.field
+    async def like_count(self, info: Info) -> int:
+        return (await self._counts(info)).likes
+
+    @strawberry.field
+    async def retweet_count(self, info: Info) -> int:
+        return (await self._counts(info)).retweets
+
+    @strawberry.field
+    async def reply_count(self, info: Info) -> int:
+        return (await self._counts(info)).replies
+
+    @strawberry.field
+    async def view_count(self, info: Info) -> int:
+        return (await self._counts(info)).views
+
+    @strawberry.field
+    async def viewer_has_liked(self, info: Info) -> bool:
+        loader = info.context.loaders.liked_by_viewer
+        return loader is not None and await loader.load(self.record.id)
+
+    @strawberry.field
+    async def viewer_has_retweeted(self, info: Info) -> bool:
+        loader = info.context.loaders.retweeted_by_viewer
+        return loader is not None and await loader.load(self.record.id)
+
+    @strawberry.field
+    async def replies(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline:
+        page = await info.context.loaders.pages.replies(
+            self.record.id, page_size(first), decode_position(after)
+        )
+        return Timeline.from_page(page)

@@ -1,0 +1,131 @@
+"""The User type and its connections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.context import Context
+from app.cursors import decode_id_cursor, decode_position
+from schema.follow import Follow, FollowConnection
+from schema.node import Node, to_global_id
+from schema.timeline import DEFAULT_PAGE, Timeline, page_size
+from storage.records import UserRecord, UserStats
+
+Info = strawberry.Info[Context, None]
+
+
+@strawberry.type
+class User(Node):
+    database_id: str = strawberry.field(description="The Snowflake id, as a decimal string.")
+    username: str
+    display_name: str
+    bio: str | None
+    location: str | None
+    website: str | None
+    profile_image_url: str | None
+    banner_image_url: str | None
+    verified: bool
+    protected: bool
+    created_at: datetime
+    record: strawberry.Private[UserRecord]
+
+    @classmethod
+    def from_record(cls, record: UserRecord) -> User:
+        return cls(
+            id=to_global_id("User", record.id),
+            database_id=str(record.id),
+            username=record.username,
+            display_name=record.display_name,
+            bio=record.bio,
+            location=record.location,
+            website=record.website,
+            profile_image_url=record.profile_image_url,
+            banner_image_url=record.banner_image_url,
+            verified=record.verified,
+            protected=record.protected,
+            created_at=record.created_at,
+            record=record,
+        )
+
+    async def _stats(self, info: Info) -> UserStats:
+        stats = await info.context.loaders.user_stats_by_id.load(self.record.id)
+        return stats or UserStats(user_id=self.record.id)
+
+    @strawberry.field
+    async def followers_count(self, info: Info) -> int:
+        return max(0, (await self._stats(info)).followers_count)
+
+    @strawberry.field
+    async def following_count(self, info: Info) -> int:
+        return max(0, (await self._stats(info)).following_count)
+
+    @strawberry.field
+    async def tweets_count(self, info: Info) -> int:
+        return max(0, (await self._stats(info)).tweets_count)
+
+    @strawberry.field
+    async def likes_count(self, info: Info) -> int:
+        return max(0, (await self._stats(info)).likes_count)
+
+    @strawberry.field
+    async def lists_count(self, info: Info) -> int:
+        return max(0, (await self._stats(info)).lists_count)
+
+    @strawberry.field(description="Does the viewer follow this user.")
+    async def viewer_follows(self, info: Info) -> bool:
+        loader = info.context.loaders.followed_by_viewer
+        return loader is not None and await loader.load(self.record.id)
+
+    @strawberry.field(description="Does this user follow the viewer.")
+    async def follows_viewer(self, info: Info) -> bool:
+        loader = info.context.loaders.follows_viewer
+        return loader is not None and await loader.load(self.record.id)
+
+    async def _may_see_tweets(self, info: Info) -> bool:
+        viewer = info.context.viewer_id
+        if not self.record.protected or viewer == self.record.id:
+            return True
+        loader = info.context.loaders.followed_by_viewer
+        return loader is not None and await loader.load(self.record.id)
+
+    @strawberry.field(description="What this user posted, newest first (the profile page).")
+    async def tweets(self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None) -> Timeline:
+        size, position = page_size(first), decode_position(after)
+        if not await self._may_see_tweets(info):
+            return Timeline.empty()
+        return Timeline.from_page(await info.context.loaders.pages.author(self.record.id, size, position))
+
+    @strawberry.field(description="Tweets this user liked, most recent like first.")
+    async def likes(self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None) -> Timeline:
+        size, position = page_size(first), decode_position(after)
+        if not await self._may_see_tweets(info):
+            return Timeline.empty()
+        return Timeline.from_page(await info.context.loaders.pages.likes(self.record.id, size, position))
+
+    @strawberry.field
+    async def followers(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> FollowConnection:
+        size, cursor = page_size(first), decode_id_cursor(after)
+        if not await self._may_see_tweets(info):
+            return FollowConnection.empty()
+        page = await info.context.loaders.pages.followers(self.record.id, size, cursor)
+        return FollowConnection.from_edges(
+            [Follow(follower_id=e.other_id, followee_id=e.user_id, followed_at=e.followed_at, cursor_id=e.other_id) for e in page.edges],
+            page.has_next,
+        )
+
+    @strawberry.field
+    async def following(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> FollowConnection:
+        size, cursor = page_size(first), decode_id_cursor(after)
+        if not await self._may_see_tweets(info):
+            return FollowConnection.empty()
+        page = await info.context.loaders.pages.following(self.record.id, size, cursor)
+        return FollowConnection.from_edges(
+            [Follow(follower_id=e.user_id, followee_id=e.other_id, followed_at=e.followed_at, cursor_id=e.other_id) for e in page.edges],
+            page.has_next,
+        )

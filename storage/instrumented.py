@@ -1,0 +1,77 @@
+"""Counts every store and cache call per operation, so N+1 patterns fail a test.
+
+`counting(stores)` wraps each port in a proxy; calls made while a `CallCounter` is active
+(a context variable, so concurrent requests keep their own counts) are tallied by
+"port.method". Outside any counter the proxy costs one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from storage.registry import Stores, store_names
+
+_current: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar(
+    "chirp_store_calls", default=None
+)
+
+
+class CountingProxy:
+    def __init__(self, name: str, target: Any) -> None:
+        self._name = name
+        self._target = target
+
+    def __getattr__(self, attr: str) -> Any:
+        value = getattr(self._target, attr)
+        if not inspect.iscoroutinefunction(value):
+            return value
+        label = f"{self._name}.{attr}"
+
+        @functools.wraps(value)
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            calls = _current.get()
+            if calls is not None:
+                calls[label] += 1
+            return await value(*args, **kwargs)
+
+        setattr(self, attr, counted)  # build the wrapper once per method
+        return counted
+
+    def subscribe(self, *args: Any, **kwargs: Any) -> Any:
+        calls = _current.get()
+        if calls is not None:
+            calls[f"{self._name}.subscribe"] += 1
+        return self._target.subscribe(*args, **kwargs)
+
+
+def counting(stores: Stores) -> Stores:
+    wrapped = {name: CountingProxy(name, getattr(stores, name)) for name in store_names()}
+    return Stores(resources=stores.resources, **wrapped)
+
+
+@contextmanager
+def count_calls() -> Iterator[Counter[str]]:
+    calls: Counter[str] = Counter()
+    token = _current.set(calls)
+    try:
+        yield calls
+    finally:
+        _current.reset(token)
+
+
+def current_counter() -> Counter[str] | None:
+    return _current.get()
+
+
+def start_counting() -> contextvars.Token[Counter[str] | None]:
+    return _current.set(Counter())
+
+
+def stop_counting(token: contextvars.Token[Counter[str] | None]) -> None:
+    _current.reset(token)
