@@ -1,0 +1,281 @@
+"""In-process adapters for `memory://`: a TTL cache, an event broadcaster, a job queue.
+
+Nothing here outlives the process or is seen by another one: the cache says so with
+`shared = False`, and the queue is for single-process runs (the SQLite queue is durable).
+`TTLCache` is also the app's L1 cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from storage.records import Event, Job
+from storage.registry import Resources
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+DEFAULT_MAX_ENTRIES = 10_000
+DEFAULT_SUBSCRIBER_QUEUE = 1_000
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+class TTLCache(Generic[K, V]):
+    """A bounded LRU map whose entries also expire. Synchronous; not thread-safe (one event
+    loop). `clock` returns seconds and must not go backwards (time.monotonic)."""
+
+    def __init__(
+        self, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: K, default: V | None = None) -> V | None:
+        entry = self._live(key)
+        if entry is None:
+            return default
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def set(self, key: K, value: V, ttl_s: float) -> None:
+        self.set_until(key, value, self._clock() + ttl_s)
+
+    def set_until(self, key: K, value: V, expires_at: float) -> None:
+        """Store with an absolute deadline on this cache's clock."""
+        self._entries[key] = (expires_at, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def expires_at(self, key: K) -> float | None:
+        entry = self._live(key)
+        return None if entry is None else entry[0]
+
+    def delete(self, key: K) -> bool:
+        return self._entries.pop(key, None) is not None
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return self._live(key) is not None  # type: ignore[arg-type]
+
+    def _live(self, key: K) -> tuple[float, V] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            del self._entries[key]
+            return None
+        return entry
+
+
+class InProcessCache:
+    shared = False
+
+    def __init__(
+        self, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._cache: TTLCache[str, bytes] = TTLCache(max_entries, clock)
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return [self._cache.get(key) for key in keys]
+
+    async def set_many(self, items: Mapping[str, bytes], ttl_s: float) -> None:
+        for key, value in items.items():
+            self._cache.set(key, value, ttl_s)
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            self._cache.delete(key)
+
+    async def incr(self, key: str, ttl_s: float) -> int:
+        """Counters are stored as ASCII digits, as Redis does; the TTL starts at creation."""
+        current = self._cache.get(key)
+        expires_at = self._cache.expires_at(key)
+        if current is None or expires_at is None:
+            self._cache.set(key, b"1", ttl_s)
+            return 1
+        value = int(current) + 1
+        self._cache.set_until(key, str(value).encode(), expires_at)
+        return value
+
+
+_CLOSED: Any = object()
+
+
+class _Subscription:
+    """One subscriber's bounded queue. When it is full the oldest event is dropped, so a
+    slow subscriber loses events instead of slowing publishers down."""
+
+    def __init__(self, channels: frozenset[str], size: int) -> None:
+        self.channels = channels
+        self.dropped = 0
+        self._queue: asyncio.Queue[Event] = asyncio.Queue(size)
+
+    def offer(self, event: Event) -> None:
+        if self._queue.full():
+            self._queue.get_nowait()
+            self.dropped += 1
+        self._queue.put_nowait(event)
+
+    def __aiter__(self) -> _Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        event = await self._queue.get()
+        if event is _CLOSED:
+            self.offer(_CLOSED)  # stay closed for any later reader
+            raise StopAsyncIteration
+        return event
+
+
+class InProcessEventBus:
+    def __init__(self, subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE) -> None:
+        self._size = subscriber_queue
+        self._subscriptions: set[_Subscription] = set()
+
+    async def publish(self, channel: str, data: bytes) -> None:
+        event = Event(channel, data)
+        for subscription in list(self._subscriptions):
+            if channel in subscription.channels:
+                subscription.offer(event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channels: Sequence[str]) -> AsyncIterator[AsyncIterator[Event]]:
+        """Events from the moment of entry; iteration ends when the bus closes."""
+        subscription = _Subscription(frozenset(channels), self._size)
+        self._subscriptions.add(subscription)
+        try:
+            yield subscription
+        finally:
+            self._subscriptions.discard(subscription)
+
+    async def close(self) -> None:
+        for subscription in list(self._subscriptions):
+            subscription.offer(_CLOSED)
+        self._subscriptions.clear()
+
+
+@dataclass
+class _QueuedJob:
+    job: Job
+    status: str = "pending"  # pending | reserved | dead
+    reserved_at: float = 0.0
+
+
+class InProcessJobQueue:
+    """The JobQueue contract in memory: at-least-once within this process, lost on exit."""
+
+    def __init__(
+        self, max_attempts: int = DEFAULT_MAX_ATTEMPTS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._max_attempts = max_attempts
+        self._clock = clock
+        self._ids = itertools.count(1)
+        self._jobs: dict[str, _QueuedJob] = {}
+        self._pending: deque[str] = deque()
+        self._enqueued = asyncio.Event()
+
+    async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str:
+        # A JSON round trip, as a durable queue would do: same types back, no shared state.
+        job = Job(str(next(self._ids)), kind, json.loads(json.dumps(dict(payload))))
+        self._jobs[job.id] = _QueuedJob(job)
+        self._requeue(job.id)
+        return job.id
+
+    async def reserve(self, consumer: str, limit: int, wait_s: float) -> list[Job]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while True:
+            enqueued = self._enqueued
+            jobs = self._take(limit)
+            remaining = deadline - loop.time()
+            if jobs or remaining <= 0:
+                return jobs
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(enqueued.wait(), timeout=remaining)
+
+    def _take(self, limit: int) -> list[Job]:
+        taken: list[Job] = []
+        while self._pending and len(taken) < limit:
+            queued = self._jobs.get(self._pending.popleft())
+            if queued is None or queued.status != "pending":
+                continue
+            queued.status, queued.reserved_at = "reserved", self._clock()
+            taken.append(queued.job)
+        return taken
+
+    async def ack(self, job: Job) -> None:
+        self._jobs.pop(job.id, None)
+
+    async def fail(self, job: Job, error: str) -> None:
+        queued = self._jobs.get(job.id)
+        if queued is not None and queued.status == "reserved":
+            self._count_attempt(queued)
+
+    async def reclaim(self, idle_s: float) -> int:
+        """Counts as a failed attempt, as in the SQLite queue."""
+        cutoff = self._clock() - idle_s
+        idle = [
+            queued
+            for queued in self._jobs.values()
+            if queued.status == "reserved" and queued.reserved_at <= cutoff
+        ]
+        for queued in idle:
+            self._count_attempt(queued)
+        return len(idle)
+
+    async def dead_letters(self, limit: int) -> list[Job]:
+        dead = [queued.job for queued in self._jobs.values() if queued.status == "dead"]
+        return dead[:limit]
+
+    def _count_attempt(self, queued: _QueuedJob) -> None:
+        queued.job = replace(queued.job, attempts=queued.job.attempts + 1)
+        if queued.job.attempts >= self._max_attempts:
+            queued.status = "dead"
+        else:
+            self._requeue(queued.job.id)
+
+    def _requeue(self, job_id: str) -> None:
+        self._jobs[job_id].status = "pending"
+        self._pending.append(job_id)
+        self._enqueued.set()
+        self._enqueued = asyncio.Event()
+
+
+def _query_int(url: str, name: str, default: int) -> int:
+    values = parse_qs(urlsplit(url).query).get(name)
+    return int(values[0]) if values else default
+
+
+async def open_cache(url: str, resources: Resources) -> InProcessCache:
+    """`memory://?max_entries=10000`."""
+    return InProcessCache(_query_int(url, "max_entries", DEFAULT_MAX_ENTRIES))
+
+
+async def open_event_bus(url: str, resources: Resources) -> InProcessEventBus:
+    """`memory://?subscriber_queue=1000`: events kept per subscriber before dropping."""
+    bus = InProcessEventBus(_query_int(url, "subscriber_queue", DEFAULT_SUBSCRIBER_QUEUE))
+    resources.on_close(bus.close)
+    return bus
+
+
+async def open_job_queue(url: str, resources: Resources) -> InProcessJobQueue:
+    """`memory://?max_attempts=5`."""
+    return InProcessJobQueue(_query_int(url, "max_attempts", DEFAULT_MAX_ATTEMPTS))

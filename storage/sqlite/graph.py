@@ -1,0 +1,85 @@
+"""SqliteFollowGraph: followers and following, written in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.records import FollowEdge, ms_from_utc, utc_from_ms
+from storage.sqlite.database import MAX_VARIABLES, SqliteDatabase, chunked
+
+
+class SqliteFollowGraph:
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def follow(self, follower_id: int, followee_id: int, at: datetime) -> bool:
+        moment = ms_from_utc(at)
+        async with self._db.write() as tx:
+            # `following` decides whether the edge is new; `followers` mirrors it.
+            added = await tx.run(
+                "INSERT OR IGNORE INTO following (user_id, following_id, followed_at) "
+                "VALUES (?, ?, ?)",
+                (follower_id, followee_id, moment),
+            )
+            if added:
+                await tx.run(
+                    "INSERT OR REPLACE INTO followers (user_id, follower_id, followed_at) "
+                    "VALUES (?, ?, ?)",
+                    (followee_id, follower_id, moment),
+                )
+        return added == 1
+
+    async def unfollow(self, follower_id: int, followee_id: int) -> bool:
+        async with self._db.write() as tx:
+            removed = await tx.run(
+                "DELETE FROM following WHERE user_id = ? AND following_id = ?",
+                (follower_id, followee_id),
+            )
+            await tx.run(
+                "DELETE FROM followers WHERE user_id = ? AND follower_id = ?",
+                (followee_id, follower_id),
+            )
+        return removed == 1
+
+    async def followers_page(
+        self, user_id: int, limit: int, after: int | None = None
+    ) -> list[FollowEdge]:
+        return await self._page("followers", "follower_id", user_id, limit, after)
+
+    async def following_page(
+        self, user_id: int, limit: int, after: int | None = None
+    ) -> list[FollowEdge]:
+        return await self._page("following", "following_id", user_id, limit, after)
+
+    async def _page(
+        self, table: str, other: str, user_id: int, limit: int, after: int | None
+    ) -> list[FollowEdge]:
+        if limit <= 0:
+            return []
+        sql = (
+            f"SELECT {other} AS other_id, followed_at FROM {table} "
+            f"WHERE user_id = ? AND {other} > ? ORDER BY {other} LIMIT ?"
+        )
+        # Snowflake ids are positive, so -1 starts before the first.
+        params = (user_id, -1 if after is None else after, limit)
+        async with self._db.read() as tx:
+            rows = await tx.rows(sql, params)
+        return [
+            FollowEdge(user_id, row["other_id"], utc_from_ms(row["followed_at"])) for row in rows
+        ]
+
+    async def is_following_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
+        found: set[tuple[int, int]] = set()
+        unique = list(dict.fromkeys(pairs))
+        async with self._db.read() as tx:
+            for chunk in chunked(unique, MAX_VARIABLES // 2):
+                values = ",".join("(?, ?)" for _ in chunk)
+                sql = (
+                    "SELECT user_id, following_id FROM following "
+                    f"WHERE (user_id, following_id) IN (VALUES {values})"
+                )
+                params = [value for pair in chunk for value in pair]
+                for row in await tx.rows(sql, params):
+                    found.add((row["user_id"], row["following_id"]))
+        return [pair in found for pair in pairs]

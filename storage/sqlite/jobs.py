@@ -1,0 +1,130 @@
+"""SqliteJobQueue: a durable at-least-once job queue in the `jobs` table.
+
+A job is pending, reserved (by a consumer, since reserved_at) or dead. Reserving is one
+UPDATE ... RETURNING under BEGIN IMMEDIATE, so no two consumers (in this process or
+another) get the same job. A consumer in this process waits on an asyncio.Event that
+enqueue sets; jobs enqueued by other processes are found by polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from storage.records import Job
+from storage.sqlite.database import SqliteDatabase
+
+DEFAULT_MAX_ATTEMPTS = 5
+POLL_S = 0.05
+_RECLAIMED = "reclaimed: not acknowledged in time"
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SqliteJobQueue:
+    def __init__(
+        self,
+        db: SqliteDatabase,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        poll_s: float = POLL_S,
+        clock_ms: Callable[[], int] = _wall_ms,
+    ) -> None:
+        self._db = db
+        self._max_attempts = max_attempts
+        self._poll_s = poll_s
+        # Wall-clock milliseconds: reserved_at is compared across processes.
+        self._clock_ms = clock_ms
+
+    async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str:
+        async with self._db.write() as tx:
+            row = await tx.row(
+                "INSERT INTO jobs (kind, payload, created_at) VALUES (?, ?, ?) RETURNING job_id",
+                (kind, json.dumps(dict(payload)), self._clock_ms()),
+            )
+        self._db.notify_jobs()
+        assert row is not None
+        return str(row["job_id"])
+
+    async def reserve(self, consumer: str, limit: int, wait_s: float) -> list[Job]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while True:
+            # Taken before looking, so an enqueue between the look and the wait still wakes us.
+            enqueued = self._db.jobs_enqueued
+            jobs = await self._take(consumer, limit)
+            remaining = deadline - loop.time()
+            if jobs or remaining <= 0:
+                return jobs
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(enqueued.wait(), timeout=min(self._poll_s, remaining))
+
+    async def _take(self, consumer: str, limit: int) -> list[Job]:
+        if limit <= 0:
+            return []
+        async with self._db.read() as tx:
+            # A cheap look first: an idle poll should not take the write lock.
+            if await tx.row("SELECT 1 FROM jobs WHERE status = 'pending' LIMIT 1") is None:
+                return []
+        async with self._db.write() as tx:
+            rows = await tx.rows(
+                "UPDATE jobs SET status = 'reserved', consumer = ?, reserved_at = ? "
+                "WHERE job_id IN (SELECT job_id FROM jobs WHERE status = 'pending' "
+                "ORDER BY job_id LIMIT ?) RETURNING job_id, kind, payload, attempts",
+                (consumer, self._clock_ms(), limit),
+            )
+        jobs = [
+            Job(str(row["job_id"]), row["kind"], json.loads(row["payload"]), row["attempts"])
+            for row in rows
+        ]
+        return sorted(jobs, key=lambda job: int(job.id))
+
+    async def ack(self, job: Job) -> None:
+        async with self._db.write() as tx:
+            await tx.run("DELETE FROM jobs WHERE job_id = ?", (int(job.id),))
+
+    async def fail(self, job: Job, error: str) -> None:
+        """Counts an attempt; the job is dead once it has failed max_attempts times."""
+        async with self._db.write() as tx:
+            changed = await tx.run(
+                "UPDATE jobs SET attempts = attempts + 1, last_error = ?, consumer = NULL, "
+                "reserved_at = NULL, "
+                "status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END "
+                "WHERE job_id = ? AND status = 'reserved'",
+                (error, self._max_attempts, int(job.id)),
+            )
+        if changed:
+            self._db.notify_jobs()
+
+    async def reclaim(self, idle_s: float) -> int:
+        """A reclaimed job counts as a failed attempt, so a job that kills its consumer
+        every time ends up dead instead of circling forever."""
+        cutoff = self._clock_ms() - round(idle_s * 1000)
+        async with self._db.write() as tx:
+            changed = await tx.run(
+                "UPDATE jobs SET attempts = attempts + 1, last_error = ?, consumer = NULL, "
+                "reserved_at = NULL, "
+                "status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END "
+                "WHERE status = 'reserved' AND reserved_at <= ?",
+                (_RECLAIMED, self._max_attempts, cutoff),
+            )
+        if changed:
+            self._db.notify_jobs()
+        return changed
+
+    async def dead_letters(self, limit: int) -> list[Job]:
+        async with self._db.read() as tx:
+            rows = await tx.rows(
+                "SELECT job_id, kind, payload, attempts FROM jobs WHERE status = 'dead' "
+                "ORDER BY job_id LIMIT ?",
+                (limit,),
+            )
+        return [
+            Job(str(row["job_id"]), row["kind"], json.loads(row["payload"]), row["attempts"])
+            for row in rows
+        ]

@@ -1,0 +1,120 @@
+"""SqliteTimelineStore: user_timeline (home), author_timeline and reply_timeline.
+
+Each table is clustered like its Cassandra counterpart, (owner, created_at, tweet id), so
+a page is one range scan of the primary key and `after` is a row-value comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from storage.ports import Position
+from storage.records import TimelineEntry, TimelineKind, ms_from_utc, utc_from_ms
+from storage.sqlite.database import SqliteDatabase
+
+
+@dataclass(frozen=True)
+class _Layout:
+    table: str
+    owner: str
+    tweet: str
+    # The author column; None where the owner is the author (author_timeline).
+    author: str | None
+
+    @property
+    def author_expr(self) -> str:
+        return self.author or self.owner
+
+
+_LAYOUTS = {
+    TimelineKind.HOME: _Layout("user_timeline", "user_id", "tweet_id", "author_id"),
+    TimelineKind.AUTHOR: _Layout("author_timeline", "author_id", "tweet_id", None),
+    TimelineKind.REPLIES: _Layout("reply_timeline", "tweet_id", "reply_id", "author_id"),
+}
+
+
+class SqliteTimelineStore:
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+
+    async def push(
+        self, kind: TimelineKind, owner_ids: Sequence[int], entry: TimelineEntry
+    ) -> None:
+        layout = _LAYOUTS[kind]
+        created = ms_from_utc(entry.created_at)
+        if layout.author is None:
+            sql = (
+                f"INSERT OR IGNORE INTO {layout.table} "
+                f"({layout.owner}, created_at, {layout.tweet}) VALUES (?, ?, ?)"
+            )
+            rows: list[tuple[int, ...]] = [(owner, created, entry.tweet_id) for owner in owner_ids]
+        else:
+            sql = (
+                f"INSERT OR IGNORE INTO {layout.table} "
+                f"({layout.owner}, created_at, {layout.tweet}, {layout.author}) VALUES (?, ?, ?, ?)"
+            )
+            rows = [(owner, created, entry.tweet_id, entry.author_id) for owner in owner_ids]
+        if rows:
+            async with self._db.write() as tx:
+                await tx.run_many(sql, rows)
+
+    async def remove(
+        self, kind: TimelineKind, owner_ids: Sequence[int], entries: Sequence[TimelineEntry]
+    ) -> None:
+        layout = _LAYOUTS[kind]
+        sql = (
+            f"DELETE FROM {layout.table} "
+            f"WHERE {layout.owner} = ? AND created_at = ? AND {layout.tweet} = ?"
+        )
+        rows = [
+            (owner, ms_from_utc(entry.created_at), entry.tweet_id)
+            for owner in owner_ids
+            for entry in entries
+        ]
+        if rows:
+            async with self._db.write() as tx:
+                await tx.run_many(sql, rows)
+
+    async def page(
+        self, kind: TimelineKind, owner_id: int, limit: int, after: Position | None = None
+    ) -> list[TimelineEntry]:
+        layout = _LAYOUTS[kind]
+        if limit <= 0:
+            return []
+        where = f"{layout.owner} = ?"
+        params: list[int] = [owner_id]
+        if after is not None:
+            where += f" AND (created_at, {layout.tweet}) < (?, ?)"
+            params += [ms_from_utc(after[0]), after[1]]
+        sql = (
+            f"SELECT created_at, {layout.tweet} AS tweet_id, {layout.author_expr} AS author_id "
+            f"FROM {layout.table} WHERE {where} "
+            f"ORDER BY created_at DESC, {layout.tweet} DESC LIMIT ?"
+        )
+        async with self._db.read() as tx:
+            rows = await tx.rows(sql, [*params, limit])
+        return [
+            TimelineEntry(utc_from_ms(row["created_at"]), row["tweet_id"], row["author_id"])
+            for row in rows
+        ]
+
+    async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
+        layout = _LAYOUTS[kind]
+        # Everything strictly older than the keep-th newest entry goes.
+        async with self._db.write() as tx:
+            if keep <= 0:
+                await tx.run(f"DELETE FROM {layout.table} WHERE {layout.owner} = ?", (owner_id,))
+                return
+            last_kept = await tx.row(
+                f"SELECT created_at, {layout.tweet} AS tweet_id FROM {layout.table} "
+                f"WHERE {layout.owner} = ? ORDER BY created_at DESC, {layout.tweet} DESC "
+                "LIMIT 1 OFFSET ?",
+                (owner_id, keep - 1),
+            )
+            if last_kept is not None:
+                await tx.run(
+                    f"DELETE FROM {layout.table} "
+                    f"WHERE {layout.owner} = ? AND (created_at, {layout.tweet}) < (?, ?)",
+                    (owner_id, last_kept["created_at"], last_kept["tweet_id"]),
+                )
