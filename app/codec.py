@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from storage.records import TweetRecord, UserRecord, ms_from_utc, utc_from_ms
 
@@ -30,9 +30,9 @@ def _decoder(cls: type[R]) -> Any:
             if name not in names:
                 continue
             if name in _DATETIME_FIELDS and value is not None:
-                value = utc_from_ms(int(value))  # type: ignore[call-overload]
+                value = utc_from_ms(int(cast(Any, value)))
             elif name in _TUPLE_FIELDS and value is not None:
-                value = tuple(value)  # type: ignore[call-overload]
+                value = tuple(cast(Any, value))
             values[name] = value
         return cls(**values)
 

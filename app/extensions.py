@@ -24,6 +24,7 @@ from storage.instrumented import start_counting, stop_counting
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
 VALIDATION = "GRAPHQL_VALIDATION_FAILED"
+PARSE = "GRAPHQL_PARSE_FAILED"
 UNAVAILABLE = "UNAVAILABLE"
 
 
@@ -36,7 +37,7 @@ class CodedMaskErrors(MaskErrors):
 
     @staticmethod
     def _should_mask(error: GraphQLError) -> bool:
-        return error.original_error is not None and not isinstance(error.original_error, UserError)
+        return is_unexpected(error)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         unavailable = isinstance(error.original_error, Unavailable)
@@ -48,13 +49,6 @@ class CodedMaskErrors(MaskErrors):
             path=error.path,
             extensions={"code": UNAVAILABLE if unavailable else INTERNAL},
         )
-
-    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
-        processed = super()._process_errors(errors)
-        for error in processed:
-            if error.original_error is None and not (error.extensions or {}).get("code"):
-                error.extensions = {**(error.extensions or {}), "code": VALIDATION}
-        return processed
 
 
 class StoreCallCounter(SchemaExtension):
@@ -77,16 +71,30 @@ class StoreCallCounter(SchemaExtension):
 
 def schema_extensions(settings: Settings) -> list[Any]:
     limits = settings.limits
+    # Factories, so each operation gets fresh extension state; the parser and validation
+    # caches live at module level inside strawberry and are shared across requests.
     extensions: list[Any] = [
-        ParserCache(maxsize=1024),
-        ValidationCache(maxsize=1024),
-        QueryDepthLimiter(max_depth=limits.max_depth),
-        MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        MaxTokensLimiter(max_token_count=limits.max_tokens),
-        CodedMaskErrors(),
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        CodedMaskErrors,
     ]
     if settings.production:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     else:
         extensions.append(StoreCallCounter)
     return extensions
+
+
+def label_request_errors(errors: list[GraphQLError]) -> None:
+    """Parse and validation errors (no original exception) get a code of their own."""
+    for error in errors:
+        if error.original_error is None and not (error.extensions or {}).get("code"):
+            code = PARSE if error.message.startswith("Syntax Error") else VALIDATION
+            error.extensions = {**(error.extensions or {}), "code": code}
+
+
+def is_unexpected(error: GraphQLError) -> bool:
+    return error.original_error is not None and not isinstance(error.original_error, UserError)

@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 
 from app import container
 from app.graphql_app import ChirpGraphQL
@@ -53,13 +54,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     graphql = _LazyGraphQL(settings)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *_media_routes(),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_websocket_route("/graphql", graphql)
-    return app
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
 class _LazyGraphQL:
@@ -72,7 +72,7 @@ class _LazyGraphQL:
     def bind(self, chirp: container.Chirp) -> None:
         self._app = ChirpGraphQL(chirp, self._schema)
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._app is None:
             raise RuntimeError("the GraphQL endpoint is used before the app started")
         await self._app(scope, receive, send)

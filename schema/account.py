@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import strawberry
+from strawberry.scalars import JSON
 
 from schema.user import User
 from storage.records import UserSettings
@@ -21,8 +24,8 @@ class Settings:
     timezone: str
     private_account: bool
     allow_dms_from: str
-    notification_preferences: strawberry.scalars.JSON
-    privacy_settings: strawberry.scalars.JSON
+    notification_preferences: JSON
+    privacy_settings: JSON
 
     @classmethod
     def from_record(cls, record: UserSettings) -> Settings:
@@ -31,6 +34,6 @@ class Settings:
             timezone=record.timezone,
             private_account=record.private_account,
             allow_dms_from=record.allow_dms_from,
-            notification_preferences=record.notification_preferences,
-            privacy_settings=record.privacy_settings,
+            notification_preferences=cast(JSON, record.notification_preferences),
+            privacy_settings=cast(JSON, record.privacy_settings),
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 
-from app.extensions import schema_extensions
+from app.extensions import is_unexpected, label_request_errors, schema_extensions
 from app.settings import Settings
 from resolvers.mutation import Mutation
 from resolvers.query import Query
@@ -13,8 +16,15 @@ from schema.tweet import Tweet
 from schema.user import User
 
 
+class ChirpSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        label_request_errors(errors)
+        # Errors the client caused are answers, not incidents: log only the unexpected ones.
+        super().process_errors([e for e in errors if is_unexpected(e)], execution_context)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    return ChirpSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Tweet],
