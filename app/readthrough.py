@@ -85,6 +85,9 @@ class ReadThrough(Generic[T]):
         if self._cache is not None:
             await self._cache.delete_many(keys)
 
+    def clear_local(self) -> None:
+        self._l1.clear()
+
     def forget_local(self, ids: Sequence[int]) -> None:
         """Drop L1 copies only (another process already evicted the shared cache)."""
         for entity_id in ids:
