@@ -25,6 +25,10 @@ class Context:
     def loaders(self) -> Loaders:
         return Loaders(self.chirp, self.viewer_id)
 
+    def reset_loaders(self) -> None:
+        """Forget this context's loaders (a subscription reads each event afresh)."""
+        self.__dict__.pop("loaders", None)
+
     def require_viewer(self) -> int:
         if self.viewer_id is None:
             raise Unauthenticated(self.auth_error or "You need to log in for this.")

@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry import UNSET
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.container import Chirp
@@ -51,7 +53,7 @@ class ChirpGraphQL(GraphQL[Context, None]):
             token = token[7:]
         if token:
             viewer = self._viewer(str(token), context)
-            if viewer is None:
-                return False  # closes the socket with 4403 Forbidden
+            if viewer is None:  # closes the socket with 4403 Forbidden
+                raise ConnectionRejectionError({"message": INVALID_TOKEN})
             context.viewer_id = viewer
-        return None
+        return UNSET

@@ -12,6 +12,7 @@ from app.extensions import is_unexpected, label_request_errors, schema_extension
 from app.settings import Settings
 from resolvers.mutation import Mutation
 from resolvers.query import Query
+from resolvers.subscription import Subscription
 from schema.tweet import Tweet
 from schema.user import User
 
@@ -27,6 +28,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return ChirpSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[User, Tweet],
         extensions=schema_extensions(settings),
         config=StrawberryConfig(disable_field_suggestions=settings.production),

@@ -1,0 +1,72 @@
+"""Subscriptions: the viewer's home timeline, live, with what was missed replayed first."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from app.context import Context
+from app.cursors import decode_position, position_cursor
+from app.services.jobs import home_channel
+from schema.events import TimelineEvent, TimelineEventType
+from schema.node import to_global_id
+from schema.tweet import Tweet
+from storage.ports import Position
+from storage.records import TweetRecord
+
+Info = strawberry.Info[Context, None]
+REPLAY_LIMIT = 100
+
+
+def _added(tweet: TweetRecord) -> TimelineEvent:
+    return TimelineEvent(
+        type=TimelineEventType.ADDED,
+        tweet_id=to_global_id("Tweet", tweet.id),
+        tweet=Tweet.from_record(tweet),
+        cursor=position_cursor((tweet.created_at, tweet.id)),
+    )
+
+
+async def _missed(info: Info, after: Position) -> list[TweetRecord]:
+    """Home timeline tweets newer than `after`, oldest first."""
+    page = await info.context.loaders.pages.home(REPLAY_LIMIT, None)
+    return [tweet for position, tweet in reversed(page.items) if position > after]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="ADDED when a tweet lands in the viewer's home timeline, DELETED when one "
+        "in it is deleted. With `after`, first replays what came after that cursor."
+    )
+    async def home_timeline(
+        self, info: Info, after: str | None = None
+    ) -> AsyncGenerator[TimelineEvent, None]:
+        viewer = info.context.require_viewer()
+        resume_after = decode_position(after)
+        events = info.context.chirp.stores.events
+        async with events.subscribe([home_channel(viewer)]) as stream:
+            replayed: set[int] = set()
+            if resume_after is not None:
+                for tweet in await _missed(info, resume_after):
+                    replayed.add(tweet.id)
+                    yield _added(tweet)
+            async for event in stream:
+                message = json.loads(event.data)
+                tweet_id = int(message["tweetId"])
+                if message["type"] == "DELETED":
+                    yield TimelineEvent(
+                        type=TimelineEventType.DELETED,
+                        tweet_id=to_global_id("Tweet", tweet_id),
+                        tweet=None,
+                        cursor=None,
+                    )
+                    continue
+                if tweet_id in replayed:
+                    continue
+                info.context.reset_loaders()  # each event reads fresh, not the first event's data
+                tweet = await info.context.loaders.visible_tweet_by_id.load(tweet_id)
+                if tweet is not None:
+                    yield _added(tweet)

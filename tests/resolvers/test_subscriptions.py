@@ -1,0 +1,113 @@
+"""Live home timelines over websockets (graphql-transport-ws), against a real uvicorn."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from tests.support.client import embedded_settings
+from tests.support.server import Subscriber, live_server, ws_connect
+
+HOME = """subscription($after: String) { homeTimeline(after: $after) {
+  type tweetId cursor tweet { text author { username } } } }"""
+
+
+@pytest.fixture
+def base_url(tmp_path: Path) -> Iterator[str]:
+    with live_server(embedded_settings(tmp_path)) as url:
+        yield url
+
+
+async def gql(http: httpx2.AsyncClient, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = await http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+    body = response.json()
+    assert not body.get("errors"), body
+    return dict(body["data"])
+
+
+async def sign_up(http: httpx2.AsyncClient, name: str) -> dict[str, Any]:
+    data = await gql(
+        http,
+        "mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }",
+        {"i": {"username": name, "email": f"{name}@example.com", "password": "longenough"}},
+    )
+    return dict(data["signUp"])
+
+
+async def post(http: httpx2.AsyncClient, token: str, text: str) -> str:
+    data = await gql(http, "mutation($t: String!) { postTweet(input: {text: $t}) { id } }", {"t": text}, token)
+    return str(data["postTweet"]["id"])
+
+
+async def test_two_followers_see_a_tweet_live_and_its_deletion(base_url: str) -> None:
+    async with httpx2.AsyncClient(base_url=base_url) as http:
+        author = await sign_up(http, "author")
+        followers = [await sign_up(http, f"follower{i}") for i in range(2)]
+        for follower in followers:
+            await gql(http, "mutation($id: ID!) { follow(userId: $id) { status } }", {"id": author["user"]["id"]}, follower["accessToken"])
+        async with ws_connect(base_url) as first, ws_connect(base_url) as second:
+            clients = [Subscriber(first), Subscriber(second)]
+            for client, follower in zip(clients, followers, strict=True):
+                assert (await client.init(follower["accessToken"]))["type"] == "connection_ack"
+                await client.subscribe("home", HOME)
+            posted_at = time.monotonic()
+            tweet_id = await post(http, author["accessToken"], "live #now")
+            for client in clients:
+                message = await client.next_payload(timeout_s=1.0)
+                event = message["payload"]["data"]["homeTimeline"]
+                assert event["type"] == "ADDED" and event["tweetId"] == tweet_id
+                assert event["tweet"] == {"text": "live #now", "author": {"username": "author"}}
+            assert time.monotonic() - posted_at < 1.0
+            await gql(http, "mutation($id: ID!) { deleteTweet(id: $id) }", {"id": tweet_id}, author["accessToken"])
+            for client in clients:
+                event = (await client.next_payload(timeout_s=1.0))["payload"]["data"]["homeTimeline"]
+                assert event == {"type": "DELETED", "tweetId": tweet_id, "cursor": None, "tweet": None}
+
+
+async def test_reconnect_with_a_cursor_replays_what_was_missed(base_url: str) -> None:
+    async with httpx2.AsyncClient(base_url=base_url) as http:
+        author = await sign_up(http, "author")
+        reader = await sign_up(http, "reader")
+        await gql(http, "mutation($id: ID!) { follow(userId: $id) { status } }", {"id": author["user"]["id"]}, reader["accessToken"])
+        async with ws_connect(base_url) as socket:
+            client = Subscriber(socket)
+            await client.init(reader["accessToken"])
+            await client.subscribe("home", HOME)
+            await post(http, author["accessToken"], "seen live")
+            seen = (await client.next_payload())["payload"]["data"]["homeTimeline"]
+        missed = [await post(http, author["accessToken"], f"missed {i}") for i in range(3)]
+        time_limit = time.monotonic() + 5
+        async with ws_connect(base_url) as socket:
+            client = Subscriber(socket)
+            await client.init(reader["accessToken"])
+            while True:  # fan-out is eventual: wait until the missed tweets are in the timeline
+                page = await gql(http, "{ homeTimeline(first: 5) { edges { node { id } } } }", token=reader["accessToken"])
+                if len(page["homeTimeline"]["edges"]) == 4 or time.monotonic() > time_limit:
+                    break
+            await client.subscribe("home", HOME, {"after": seen["cursor"]})
+            replayed = [(await client.next_payload())["payload"]["data"]["homeTimeline"]["tweetId"] for _ in missed]
+            assert replayed == missed  # oldest first, then live
+            live = await post(http, author["accessToken"], "live again")
+            assert (await client.next_payload())["payload"]["data"]["homeTimeline"]["tweetId"] == live
+
+
+async def test_bad_token_is_refused_and_anonymous_cannot_subscribe(base_url: str) -> None:
+    async with ws_connect(base_url) as socket:
+        client = Subscriber(socket)
+        await client.send({"type": "connection_init", "payload": {"token": "forged"}})
+        with pytest.raises(Exception, match="4403|Forbidden"):
+            await client.receive()
+    async with ws_connect(base_url) as socket:
+        client = Subscriber(socket)
+        assert (await client.init(None))["type"] == "connection_ack"
+        await client.subscribe("home", HOME)
+        message = await client.next_payload()
+        assert message["type"] == "next"
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (await client.next_payload())["type"] == "complete"
