@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import GraphQLError
+from strawberry.types.graphql import OperationType
 from strawberry.extensions import (
     DisableIntrospection,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -17,7 +18,8 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from app.errors import UserError
+from app.cost import operation_cost
+from app.errors import BadInput, RateLimited, UserError
 from app.settings import Settings
 from storage.errors import Unavailable
 from storage.instrumented import start_counting, stop_counting
@@ -26,29 +28,6 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 VALIDATION = "GRAPHQL_VALIDATION_FAILED"
 PARSE = "GRAPHQL_PARSE_FAILED"
 UNAVAILABLE = "UNAVAILABLE"
-
-
-class CodedMaskErrors(MaskErrors):
-    """Unexpected errors become "Unexpected error." with code INTERNAL_SERVER_ERROR; a store
-    that is down becomes UNAVAILABLE; errors the client caused keep their message and code."""
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=self._should_mask)
-
-    @staticmethod
-    def _should_mask(error: GraphQLError) -> bool:
-        return is_unexpected(error)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        unavailable = isinstance(error.original_error, Unavailable)
-        return GraphQLError(
-            message="A store is unavailable; try again shortly." if unavailable else self.error_message,
-            nodes=error.nodes,
-            source=error.source,
-            positions=error.positions,
-            path=error.path,
-            extensions={"code": UNAVAILABLE if unavailable else INTERNAL},
-        )
 
 
 class StoreCallCounter(SchemaExtension):
@@ -69,6 +48,47 @@ class StoreCallCounter(SchemaExtension):
         return {"storeCalls": {"total": sum(calls.values()), "byMethod": calls}}
 
 
+class CostLimit(SchemaExtension):
+    """Refuses an operation whose cost (see app/cost.py) is over the limit, before it runs."""
+
+    def __init__(self, max_cost: int) -> None:
+        self._max_cost = max_cost
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None:
+            cost = operation_cost(context.graphql_document, context.operation_name, context.variables)
+            if cost > self._max_cost:
+                raise BadInput(
+                    f"This query would cost {cost}, over the limit of {self._max_cost}; "
+                    "ask for smaller pages or fewer nested connections.",
+                    cost=cost,
+                    maxCost=self._max_cost,
+                )
+        yield
+
+
+class MutationRateLimit(SchemaExtension):
+    """At most N mutations a minute per user, counted in the cache (shared with Redis)."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._per_minute = per_minute
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        viewer = getattr(context.context, "viewer_id", None)
+        if context.operation_type == OperationType.MUTATION and viewer is not None:
+            cache = context.context.chirp.stores.cache
+            window = int(time.time() // 60)
+            used = await cache.incr(f"ratelimit:mutations:{viewer}:{window}", 60)
+            if used > self._per_minute:
+                raise RateLimited(
+                    f"Too many changes: at most {self._per_minute} a minute. Try again shortly.",
+                    retryAfterSeconds=60 - int(time.time() % 60),
+                )
+        yield
+
+
 def schema_extensions(settings: Settings) -> list[Any]:
     limits = settings.limits
     # Factories, so each operation gets fresh extension state; the parser and validation
@@ -79,7 +99,8 @@ def schema_extensions(settings: Settings) -> list[Any]:
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        CodedMaskErrors,
+        lambda: CostLimit(limits.max_cost),
+        lambda: MutationRateLimit(limits.mutations_per_minute),
     ]
     if settings.production:
         extensions.append(DisableIntrospection)
@@ -98,3 +119,10 @@ def label_request_errors(errors: list[GraphQLError]) -> None:
 
 def is_unexpected(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, UserError)
+
+
+def mask_in_place(error: GraphQLError) -> None:
+    """Hide an unexpected error's message; a store that is down says so, and nothing more."""
+    unavailable = isinstance(error.original_error, Unavailable)
+    error.message = "A store is unavailable; try again shortly." if unavailable else "Unexpected error."
+    error.extensions = {"code": UNAVAILABLE if unavailable else INTERNAL}

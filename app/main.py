@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from app import container
+from app.body_limit import BodySizeLimit
 from app.graphql_app import ChirpGraphQL
 from app.settings import Settings, ensure_secret_key, from_env
 from app.worker import Worker
@@ -59,7 +60,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
         *_media_routes(),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    # Media uploads carry their own signed size; everything else is small JSON.
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.limits.max_body_bytes, exempt_prefixes=("/media/",)
+    )
+    return app
 
 
 class _LazyGraphQL:

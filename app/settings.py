@@ -31,7 +31,7 @@ class Limits:
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2_000
-    max_cost: int = 50_000
+    max_cost: int = 25_000
     max_body_bytes: int = 256 * 1024
     max_subscriptions_per_connection: int = 5
     mutations_per_minute: int = 120
@@ -77,7 +77,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_depth=_int(env, "CHIRP_MAX_DEPTH", 12),
         max_aliases=_int(env, "CHIRP_MAX_ALIASES", 30),
         max_tokens=_int(env, "CHIRP_MAX_TOKENS", 2_000),
-        max_cost=_int(env, "CHIRP_MAX_COST", 50_000),
+        max_cost=_int(env, "CHIRP_MAX_COST", 25_000),
         max_body_bytes=_int(env, "CHIRP_MAX_BODY_BYTES", 256 * 1024),
         max_subscriptions_per_connection=_int(env, "CHIRP_MAX_SUBSCRIPTIONS", 5),
         mutations_per_minute=_int(env, "CHIRP_MUTATIONS_PER_MINUTE", 120),

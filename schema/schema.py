@@ -8,7 +8,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 
-from app.extensions import is_unexpected, label_request_errors, schema_extensions
+from app.extensions import is_unexpected, label_request_errors, mask_in_place, schema_extensions
 from app.settings import Settings
 from resolvers.mutation import Mutation
 from resolvers.query import Query
@@ -21,7 +21,11 @@ class ChirpSchema(strawberry.Schema):
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         label_request_errors(errors)
         # Errors the client caused are answers, not incidents: log only the unexpected ones.
-        super().process_errors([e for e in errors if is_unexpected(e)], execution_context)
+        unexpected = [e for e in errors if is_unexpected(e)]
+        super().process_errors(unexpected, execution_context)
+        # Then mask them in place, on every path (execution, extensions, subscriptions).
+        for error in unexpected:
+            mask_in_place(error)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
