@@ -1,4 +1,4 @@
-"""`chirp serve | worker | migrate | print-schema`."""
+"""`chirp serve | worker | migrate | seed | print-schema`."""
 
 from __future__ import annotations
 
@@ -56,6 +56,24 @@ async def _worker(args: argparse.Namespace) -> int:
         await stores.close()
 
 
+async def _seed(args: argparse.Namespace) -> int:
+    from app import container
+    from app.seed import SeedPlan, seed
+    from app.settings import ensure_secret_key
+    from storage.registry import open_stores
+
+    settings = ensure_secret_key(from_env())
+    stores = await open_stores(settings)
+    try:
+        plan = SeedPlan(users=args.users, tweets=args.tweets, celebrities=args.celebrities)
+        counts = await seed(container.build(settings, stores), plan)
+    finally:
+        await stores.close()
+    print(", ".join(f"{count} {what}" for what, count in counts.items()))
+    print("Log in as user0, user1, ... with the password `chirp-demo`.")
+    return 0
+
+
 def _print_schema(args: argparse.Namespace) -> int:
     from schema.schema import printed_schema
 
@@ -83,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="run background jobs (fan-out, indexing)")
     worker.add_argument("--once", action="store_true", help="run what is queued, then exit")
     commands.add_parser("migrate", help="apply every store's schema migrations")
+    seeder = commands.add_parser("seed", help="fill the stores with realistic demo data")
+    seeder.add_argument("--users", type=int, default=12_000)
+    seeder.add_argument("--tweets", type=int, default=3_000)
+    seeder.add_argument("--celebrities", type=int, default=3)
     printer = commands.add_parser("print-schema", help="print the GraphQL SDL")
     printer.add_argument("--output", "-o")
     args = parser.parse_args(argv)
@@ -93,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_migrate())
     if args.command == "worker":
         return asyncio.run(_worker(args))
+    if args.command == "seed":
+        return asyncio.run(_seed(args))
     return _print_schema(args)
 
 
