@@ -13,6 +13,7 @@ from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
 from app.services.fan_out import FanOut
 from app.services.follow_user import FollowUser, UnfollowUser
 from app.services.post_tweet import PostTweet
+from app.services.search import SearchTweets, Trending
 from app.settings import Settings
 from app.tokens import AccessTokens
 from storage.memory import TTLCache
@@ -53,6 +54,8 @@ class Services:
     follow_user: FollowUser
     unfollow_user: UnfollowUser
     fan_out: FanOut
+    search_tweets: SearchTweets
+    trending: Trending
 
 
 def _services(
@@ -80,6 +83,8 @@ def _services(
         follow_user=FollowUser(stores, user_cache),
         unfollow_user=UnfollowUser(stores, user_cache),
         fan_out=FanOut(stores, settings.timeline_max_length),
+        search_tweets=SearchTweets(stores),
+        trending=Trending(stores),
     )
 
 

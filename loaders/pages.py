@@ -70,6 +70,10 @@ class Pages:
 
         return await self._scan(fetch, first, after)
 
+    async def scan(self, fetch: Fetch, first: int, after: Position | None) -> TweetPage:
+        """Any source of entries in timeline order (search results, say)."""
+        return await self._scan(fetch, first, after)
+
     async def followers(self, user_id: int, first: int, after: int | None) -> FollowPage:
         edges = await self._graph.followers_page(user_id, first + 1, after)
         return FollowPage(edges[:first], len(edges) > first)

@@ -6,11 +6,16 @@ import strawberry
 
 from app.context import Context
 from app.cursors import decode_position
+from app.errors import BadInput
+from app.search_query import parse_search
 from app.text import USERNAME_RE
 from schema.account import Settings
 from schema.node import Node, from_global_id
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
+from schema.trend import Trend
 from schema.tweet import Tweet
+from storage.ports import Position
+from storage.records import TimelineEntry
 from schema.user import User
 
 Info = strawberry.Info[Context, None]
@@ -70,3 +75,28 @@ class Query:
         info.context.require_viewer()
         size, position = page_size(first), decode_position(after)
         return Timeline.from_page(await info.context.loaders.pages.home(size, position))
+
+    @strawberry.field(
+        description='Tweets matching words, "phrases", #hashtags, from:username, '
+        "since:YYYY-MM-DD and until:YYYY-MM-DD; newest first."
+    )
+    async def search(
+        self, info: Info, query: str, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline:
+        parsed = parse_search(query)
+        size, position = page_size(first), decode_position(after)
+        service = info.context.chirp.services.search_tweets
+        index_query = await service.query(info.context.viewer_id, parsed)
+        if index_query is None:
+            return Timeline.empty()
+
+        async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
+            return await service.page(index_query, limit, after)
+
+        return Timeline.from_page(await info.context.loaders.pages.scan(fetch, size, position))
+
+    @strawberry.field(description="Hashtags rising in the last hour, best first.")
+    async def trending(self, info: Info, limit: int = 10) -> list[Trend]:
+        if not 1 <= limit <= 50:
+            raise BadInput("limit must be between 1 and 50.", argument="limit")
+        return [Trend.from_record(t) for t in await info.context.chirp.services.trending(limit)]

@@ -1,0 +1,91 @@
+"""Search and trends over the search index port.
+
+The index filters protected tweets down to those the viewer may see; hydration through the
+visible-tweet loader checks again, so no read path depends on the index alone."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from app.ids import id_timestamp_ms
+from app.search_query import ParsedSearch
+from storage.memory import TTLCache
+from storage.ports import Position
+from storage.records import SearchQuery, TimelineEntry, Trend, utc_from_ms, utcnow
+from storage.registry import Stores
+
+MAX_PROTECTED_FOLLOWEES = 1_000
+TRENDS_TTL_S = 60.0
+
+
+class SearchTweets:
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+
+    async def query(self, viewer_id: int | None, parsed: ParsedSearch) -> SearchQuery | None:
+        """The index query, or None when it cannot match anything (an unknown from:)."""
+        authors = []
+        for username in parsed.from_usernames:
+            user = await self._stores.users.find_by_username(username)
+            if user is None:
+                return None
+            authors.append(user.id)
+        return SearchQuery(
+            words=tuple(parsed.words),
+            phrases=tuple(parsed.phrases),
+            hashtags=tuple(parsed.hashtags),
+            author_ids=tuple(authors),
+            since=parsed.since,
+            until=parsed.until,
+            viewer_id=viewer_id,
+            visible_protected_authors=await self._protected_followees(viewer_id),
+        )
+
+    async def _protected_followees(self, viewer_id: int | None) -> tuple[int, ...]:
+        if viewer_id is None:
+            return ()
+        edges = await self._stores.graph.following_page(viewer_id, MAX_PROTECTED_FOLLOWEES)
+        users = await self._stores.users.get_many([edge.other_id for edge in edges])
+        return tuple(user.id for user in users if user is not None and user.protected)
+
+    async def page(
+        self, query: SearchQuery, limit: int, after: Position | None
+    ) -> list[TimelineEntry]:
+        before = after[1] if after is not None else None
+        ids = await self._stores.search.search(query, limit, before)
+        return [
+            TimelineEntry(created_at=utc_from_ms(id_timestamp_ms(i)), tweet_id=i, author_id=0)
+            for i in ids
+        ]
+
+
+class Trending:
+    """Rising hashtags, computed by the index and cached for a minute."""
+
+    def __init__(self, stores: Stores) -> None:
+        self._stores = stores
+        self._local = TTLCache(max_entries=8)
+
+    async def __call__(self, limit: int, now: datetime | None = None) -> list[Trend]:
+        key = f"trending:{limit}"
+        cached = self._local.get(key)
+        if cached is not None:
+            return list(cached)
+        cache = self._stores.cache
+        if cache.shared:
+            [blob] = await cache.get_many([key])
+            if blob is not None:
+                trends = [Trend(**item) for item in json.loads(blob)]
+                self._local.set(key, trends, TRENDS_TTL_S)
+                return trends
+        trends = await self._stores.search.trending(limit, now or utcnow())
+        self._local.set(key, trends, TRENDS_TTL_S)
+        if cache.shared:
+            blob = json.dumps([_trend(t) for t in trends])
+            await cache.set_many({key: blob.encode()}, TRENDS_TTL_S)
+        return trends
+
+
+def _trend(trend: Trend) -> dict[str, object]:
+    return {"hashtag": trend.hashtag, "count": trend.count, "previous_count": trend.previous_count}
