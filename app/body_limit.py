@@ -49,8 +49,14 @@ class BodySizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = JSONResponse(
-            {"errors": [{"message": f"The request body is over {self._max_bytes} bytes.",
-                         "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+            {
+                "errors": [
+                    {
+                        "message": f"The request body is over {self._max_bytes} bytes.",
+                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
+                    }
+                ]
+            },
             status_code=413,
         )
         await response(scope, receive, send)

@@ -19,7 +19,9 @@ def _serve(args: argparse.Namespace) -> int:
 
     from app.main import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info", ws="websockets-sansio")
+    uvicorn.run(
+        create_app(), host=args.host, port=args.port, log_level="info", ws="websockets-sansio"
+    )
     return 0
 
 

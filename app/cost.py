@@ -19,7 +19,16 @@ from graphql import (
 )
 
 CONNECTION_FIELDS = frozenset(
-    {"homeTimeline", "tweets", "likes", "followers", "following", "replies", "search", "followRequests"}
+    {
+        "homeTimeline",
+        "tweets",
+        "likes",
+        "followers",
+        "following",
+        "replies",
+        "search",
+        "followRequests",
+    }
 )
 DEFAULT_PAGE = 20
 
@@ -32,7 +41,9 @@ def operation_cost(
     }
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     chosen = [
-        op for op in operations if operation_name is None or (op.name and op.name.value == operation_name)
+        op
+        for op in operations
+        if operation_name is None or (op.name and op.name.value == operation_name)
     ]
     if not chosen:
         return 0
@@ -59,7 +70,9 @@ def _cost(
             name = node.name.value
             if name in fragments and name not in visiting:  # cycles are a validation error
                 fragment = fragments[name]
-                total += _cost(fragment.selection_set, multiplier, fragments, variables, visiting | {name})
+                total += _cost(
+                    fragment.selection_set, multiplier, fragments, variables, visiting | {name}
+                )
     return total
 
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.types.graphql import OperationType
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -17,6 +16,7 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.types.graphql import OperationType
 
 from app.cost import operation_cost
 from app.errors import BadInput, RateLimited, UserError
@@ -57,7 +57,9 @@ class CostLimit(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         if context.graphql_document is not None:
-            cost = operation_cost(context.graphql_document, context.operation_name, context.variables)
+            cost = operation_cost(
+                context.graphql_document, context.operation_name, context.variables
+            )
             if cost > self._max_cost:
                 raise BadInput(
                     f"This query would cost {cost}, over the limit of {self._max_cost}; "
@@ -124,5 +126,7 @@ def is_unexpected(error: GraphQLError) -> bool:
 def mask_in_place(error: GraphQLError) -> None:
     """Hide an unexpected error's message; a store that is down says so, and nothing more."""
     unavailable = isinstance(error.original_error, Unavailable)
-    error.message = "A store is unavailable; try again shortly." if unavailable else "Unexpected error."
+    error.message = (
+        "A store is unavailable; try again shortly." if unavailable else "Unexpected error."
+    )
     error.extensions = {"code": UNAVAILABLE if unavailable else INTERNAL}

@@ -7,9 +7,9 @@ from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
+from strawberry import UNSET
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry import UNSET
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.container import Chirp

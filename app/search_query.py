@@ -54,4 +54,3 @@ def _date(value: str, name: str) -> datetime:
         return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise BadInput(f"{name}: takes a date like 2026-01-31.", argument="query") from None
-

@@ -20,12 +20,55 @@ from app.worker import Worker
 from storage.records import UserRecord, utc_from_ms, utcnow
 
 DEMO_PASSWORD = "chirp-demo"
-HASHTAGS = ["python", "graphql", "cassandra", "coffee", "music", "football", "ai", "cats", "travel", "news"]
-WORDS = (
-    "just shipped a new build of the timeline today and it feels fast "
-    "who else is watching the match tonight the coffee here is great "
-    "reading about distributed systems again my cat disagrees with everything"
-).split()
+HASHTAGS = [
+    "python",
+    "graphql",
+    "cassandra",
+    "coffee",
+    "music",
+    "football",
+    "ai",
+    "cats",
+    "travel",
+    "news",
+]
+WORDS = [
+    "just",
+    "shipped",
+    "a",
+    "new",
+    "build",
+    "of",
+    "the",
+    "timeline",
+    "today",
+    "and",
+    "it",
+    "feels",
+    "fast",
+    "who",
+    "else",
+    "is",
+    "watching",
+    "the",
+    "match",
+    "tonight",
+    "the",
+    "coffee",
+    "here",
+    "is",
+    "great",
+    "reading",
+    "about",
+    "distributed",
+    "systems",
+    "again",
+    "my",
+    "cat",
+    "disagrees",
+    "with",
+    "everything",
+]
 
 
 @dataclass(frozen=True)
@@ -47,7 +90,9 @@ async def seed(chirp: Chirp, plan: SeedPlan) -> dict[str, int]:
 
 
 async def _users(chirp: Chirp, plan: SeedPlan, rng: random.Random) -> list[int]:
-    password_hash = await hash_password(DEMO_PASSWORD)  # one hash: argon2 per user would take minutes
+    password_hash = await hash_password(
+        DEMO_PASSWORD
+    )  # one hash: argon2 per user would take minutes
     ids = []
     for n in tqdm(range(plan.users), desc="users", unit="user"):
         user_id = chirp.ids.next_id()
@@ -63,7 +108,8 @@ async def _users(chirp: Chirp, plan: SeedPlan, rng: random.Random) -> list[int]:
                 email=f"user{n}@example.com",
                 password_hash=password_hash,
                 display_name=f"User {n}" if n >= plan.celebrities else f"Famous {n}",
-                bio=rng.choice(["", "Coffee first.", "Building things.", "Opinions my own."]) or None,
+                bio=rng.choice(["", "Coffee first.", "Building things.", "Opinions my own."])
+                or None,
                 verified=n < plan.celebrities,
                 created_at=at,
                 updated_at=at,
@@ -103,7 +149,7 @@ async def _tweets(chirp: Chirp, plan: SeedPlan, rng: random.Random, ids: list[in
             words.append(f"@user{rng.randrange(min(len(ids), 50))}")
         reply_to = rng.choice(recent) if recent and rng.random() < 0.2 else None
         tweet = await services.post_tweet(author, " ".join(words), reply_to_id=reply_to)
-        recent = (recent + [tweet.id])[-200:]
+        recent = [*recent, tweet.id][-200:]
         for liker in rng.sample(ids, min(len(ids), rng.randint(0, plan.likes_per_tweet * 2))):
             await services.like_tweet(liker, tweet.id)
     return plan.tweets

@@ -11,8 +11,8 @@ EMAIL_RE = re.compile(
     r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
 )
 # A hashtag or mention starts at the beginning or after a character that cannot be part of one.
-HASHTAG_RE = re.compile(r"(?<![\w#&])[#＃](\w{1,100})")
-MENTION_RE = re.compile(r"(?<![\w@])[@＠]([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])")
+HASHTAG_RE = re.compile(r"(?<![\w#&])[#\uff03](\w{1,100})")  # also the full-width sign
+MENTION_RE = re.compile(r"(?<![\w@])[@\uff20]([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_@])")
 
 
 def normalize(text: str) -> str:
@@ -24,7 +24,7 @@ def length(text: str) -> int:
 
 
 def hashtags(text: str) -> tuple[str, ...]:
-    """Lowercased, without '#', first occurrence order, no duplicates; all-digit tags are not tags."""
+    """Lowercased without '#', in order of first use, once each; all-digit tags are not tags."""
     seen: dict[str, None] = {}
     for match in HASHTAG_RE.finditer(text):
         tag = match.group(1).casefold()

@@ -56,7 +56,9 @@ class Pages:
 
     async def home(self, first: int, after: Position | None) -> TweetPage:
         assert self._viewer_id is not None
-        return await self._scan(self._timeline(TimelineKind.HOME, self._viewer_id), first, after, True)
+        return await self._scan(
+            self._timeline(TimelineKind.HOME, self._viewer_id), first, after, True
+        )
 
     async def author(self, author_id: int, first: int, after: Position | None) -> TweetPage:
         return await self._scan(self._timeline(TimelineKind.AUTHOR, author_id), first, after)

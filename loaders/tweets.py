@@ -87,4 +87,3 @@ class VisibleTweetByIdLoader(DataLoader[int, TweetRecord | None]):
             )
             visible.append(tweet if ok else None)
         return visible
-

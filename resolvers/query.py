@@ -14,9 +14,9 @@ from schema.node import Node, from_global_id
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from schema.trend import Trend
 from schema.tweet import Tweet
+from schema.user import User
 from storage.ports import Position
 from storage.records import TimelineEntry
-from schema.user import User
 
 Info = strawberry.Info[Context, None]
 

@@ -67,6 +67,6 @@ class Subscription:
                 if tweet_id in replayed:
                     continue
                 info.context.reset_loaders()  # each event reads fresh, not the first event's data
-                tweet = await info.context.loaders.visible_tweet_by_id.load(tweet_id)
-                if tweet is not None:
-                    yield _added(tweet)
+                visible = await info.context.loaders.visible_tweet_by_id.load(tweet_id)
+                if visible is not None:
+                    yield _added(visible)

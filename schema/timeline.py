@@ -54,4 +54,3 @@ def page_size(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
         raise BadInput(f"first must be between 1 and {MAX_PAGE}.", argument="first")
     return first
-

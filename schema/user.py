@@ -91,18 +91,26 @@ class User(Node):
         return loader is not None and await loader.load(self.record.id)
 
     @strawberry.field(description="What this user posted, newest first (the profile page).")
-    async def tweets(self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None) -> Timeline:
+    async def tweets(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline:
         size, position = page_size(first), decode_position(after)
         if not await self._may_see_tweets(info):
             return Timeline.empty()
-        return Timeline.from_page(await info.context.loaders.pages.author(self.record.id, size, position))
+        return Timeline.from_page(
+            await info.context.loaders.pages.author(self.record.id, size, position)
+        )
 
     @strawberry.field(description="Tweets this user liked, most recent like first.")
-    async def likes(self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None) -> Timeline:
+    async def likes(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline:
         size, position = page_size(first), decode_position(after)
         if not await self._may_see_tweets(info):
             return Timeline.empty()
-        return Timeline.from_page(await info.context.loaders.pages.likes(self.record.id, size, position))
+        return Timeline.from_page(
+            await info.context.loaders.pages.likes(self.record.id, size, position)
+        )
 
     @strawberry.field
     async def followers(
@@ -113,7 +121,15 @@ class User(Node):
             return FollowConnection.empty()
         page = await info.context.loaders.pages.followers(self.record.id, size, cursor)
         return FollowConnection.from_edges(
-            [Follow(follower_id=e.other_id, followee_id=e.user_id, followed_at=e.followed_at, cursor_id=e.other_id) for e in page.edges],
+            [
+                Follow(
+                    follower_id=e.other_id,
+                    followee_id=e.user_id,
+                    followed_at=e.followed_at,
+                    cursor_id=e.other_id,
+                )
+                for e in page.edges
+            ],
             page.has_next,
         )
 
@@ -126,6 +142,14 @@ class User(Node):
             return FollowConnection.empty()
         page = await info.context.loaders.pages.following(self.record.id, size, cursor)
         return FollowConnection.from_edges(
-            [Follow(follower_id=e.user_id, followee_id=e.other_id, followed_at=e.followed_at, cursor_id=e.other_id) for e in page.edges],
+            [
+                Follow(
+                    follower_id=e.user_id,
+                    followee_id=e.other_id,
+                    followed_at=e.followed_at,
+                    cursor_id=e.other_id,
+                )
+                for e in page.edges
+            ],
             page.has_next,
         )

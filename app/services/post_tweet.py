@@ -10,8 +10,8 @@ from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.privacy import may_see_author, needs_follow_check
 from app.readthrough import ReadThrough
 from app.services import jobs
-from storage.registry import Stores
 from storage.records import TimelineEntry, TimelineKind, TweetRecord, UserRecord, utc_from_ms
+from storage.registry import Stores
 
 MAX_IDEMPOTENCY_KEY = 64
 MAX_MENTIONS = 20

@@ -65,7 +65,7 @@ class Trending:
 
     def __init__(self, stores: Stores) -> None:
         self._stores = stores
-        self._local = TTLCache(max_entries=8)
+        self._local: TTLCache[str, list[Trend]] = TTLCache(max_entries=8)
 
     async def __call__(self, limit: int, now: datetime | None = None) -> list[Trend]:
         key = f"trending:{limit}"
@@ -82,8 +82,8 @@ class Trending:
         trends = await self._stores.search.trending(limit, now or utcnow())
         self._local.set(key, trends, TRENDS_TTL_S)
         if cache.shared:
-            blob = json.dumps([_trend(t) for t in trends])
-            await cache.set_many({key: blob.encode()}, TRENDS_TTL_S)
+            encoded = json.dumps([_trend(t) for t in trends]).encode()
+            await cache.set_many({key: encoded}, TRENDS_TTL_S)
         return trends
 
 

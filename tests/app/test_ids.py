@@ -1,3 +1,5 @@
+import itertools
+
 from app.ids import (
     CHIRP_EPOCH_MS,
     MAX_SEQUENCE,
@@ -28,7 +30,7 @@ def test_ids_carry_time_worker_and_sequence() -> None:
 def test_ids_strictly_increase_over_many_calls() -> None:
     generator = SnowflakeGenerator(worker_id=1)
     ids = [generator.next_id() for _ in range(50_000)]
-    assert all(a < b for a, b in zip(ids, ids[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(ids))
 
 
 def test_clock_stepping_back_never_repeats_or_decreases() -> None:

@@ -11,7 +11,12 @@ from app.settings import Limits
 from tests.support.client import GraphQLClient, embedded_settings, running_app
 
 LIMITS = Limits(
-    max_depth=5, max_aliases=3, max_tokens=60, max_cost=100, max_body_bytes=2_000, mutations_per_minute=4
+    max_depth=5,
+    max_aliases=3,
+    max_tokens=60,
+    max_cost=100,
+    max_body_bytes=2_000,
+    mutations_per_minute=4,
 )
 
 

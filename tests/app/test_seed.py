@@ -14,7 +14,9 @@ def test_seed_makes_a_living_power_law_world(tmp_path: Path) -> None:
         await migrate_all(settings)
         stores = await open_stores(settings)
         try:
-            return await seed(container.build(settings, stores), SeedPlan(users=150, tweets=60, celebrities=2))
+            return await seed(
+                container.build(settings, stores), SeedPlan(users=150, tweets=60, celebrities=2)
+            )
         finally:
             await stores.close()
 

@@ -22,8 +22,11 @@ def test_home_timeline_store_calls_do_not_grow_with_page_size(client: GraphQLCli
         writer = writers[i % 4]
         client.post_tweet(writer["accessToken"], f"tweet {i}")
     eventually(lambda: len(client.home(reader, first=100)["edges"]) == 100, timeout_s=20)
-    client.data("mutation($id: ID!) { likeTweet(id: $id) { id } }",
-                {"id": client.home(reader, first=1)["edges"][0]["node"]["id"]}, reader)
+    client.data(
+        "mutation($id: ID!) { likeTweet(id: $id) { id } }",
+        {"id": client.home(reader, first=1)["edges"][0]["node"]["id"]},
+        reader,
+    )
     one, hundred = _calls(client, reader, 1), _calls(client, reader, 100)
     assert one == hundred
     assert hundred["total"] <= 6, hundred

@@ -2,10 +2,13 @@ import time
 
 from tests.support.client import GraphQLClient
 
-SIGN_UP = """mutation($input: SignUpInput!) { signUp(input: $input) { accessToken user { username } } }"""
+SIGN_UP = (
+    """mutation($input: SignUpInput!) { signUp(input: $input) { accessToken user { username } } }"""
+)
 LOG_IN = """mutation($login: String!, $password: String!) {
   logIn(login: $login, password: $password) { accessToken refreshToken user { username } } }"""
-REFRESH = """mutation($token: String!) { refreshToken(refreshToken: $token) { accessToken refreshToken } }"""
+REFRESH = """mutation($token: String!) {
+  refreshToken(refreshToken: $token) { accessToken refreshToken } }"""
 ME = "{ me { username displayName bio location website protected } }"
 
 
@@ -101,9 +104,15 @@ def test_update_profile_and_settings(client: GraphQLClient) -> None:
         "notificationPreferences": {"email": False},
     }
     assert client.data(ME, token=token)["me"]["protected"] is True
-    assert client.error_code(
-        'mutation { updateProfile(input: {bio: "%s"}) { bio } }' % ("x" * 161), token=token
-    ) == "BAD_USER_INPUT"
-    assert client.error_code(
-        'mutation { updateSettings(input: {allowDmsFrom: "aliens"}) { language } }', token=token
-    ) == "BAD_USER_INPUT"
+    assert (
+        client.error_code(
+            'mutation { updateProfile(input: {bio: "%s"}) { bio } }' % ("x" * 161), token=token
+        )
+        == "BAD_USER_INPUT"
+    )
+    assert (
+        client.error_code(
+            'mutation { updateSettings(input: {allowDmsFrom: "aliens"}) { language } }', token=token
+        )
+        == "BAD_USER_INPUT"
+    )

@@ -17,7 +17,9 @@ def test_user_errors_carry_stable_codes(client: GraphQLClient) -> None:
     }
     for query, code in cases.items():
         assert client.error_code(query, token=token) == code, query
-    assert client.error_code('mutation { postTweet(input: {text: "hi"}) { id } }') == "UNAUTHENTICATED"
+    assert (
+        client.error_code('mutation { postTweet(input: {text: "hi"}) { id } }') == "UNAUTHENTICATED"
+    )
 
 
 def test_unexpected_errors_are_masked(client: GraphQLClient) -> None:
@@ -35,7 +37,9 @@ async def _boom(*args: object) -> None:
 
 
 def test_malformed_http_requests_are_client_errors(client: GraphQLClient) -> None:
-    response = client.http.post("/graphql", content=b"{not json", headers={"content-type": "application/json"})
+    response = client.http.post(
+        "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert 400 <= response.status_code < 500
     assert "Traceback" not in response.text
 

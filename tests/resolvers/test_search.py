@@ -1,6 +1,7 @@
 from tests.support.client import GraphQLClient, eventually
 
-SEARCH = """query($q: String!, $first: Int! = 20, $after: String) { search(query: $q, first: $first, after: $after) {
+SEARCH = """query($q: String!, $first: Int! = 20, $after: String) {
+  search(query: $q, first: $first, after: $after) {
   edges { node { text author { username } } } pageInfo { hasNextPage endCursor } } }"""
 
 
@@ -17,7 +18,10 @@ def test_search_words_phrases_hashtags_and_authors(client: GraphQLClient) -> Non
     client.post_tweet(bob, "nothing to see")
     eventually(lambda: _texts(client, "#animals"))
     eventually(lambda: len(_texts(client, "brown")) == 2)
-    assert _texts(client, "brown") == ["A brown dog, quick as ever #animals #dogs", "The quick brown fox #animals"]
+    assert _texts(client, "brown") == [
+        "A brown dog, quick as ever #animals #dogs",
+        "The quick brown fox #animals",
+    ]
     assert _texts(client, '"quick brown"') == ["The quick brown fox #animals"]
     assert _texts(client, "#dogs") == ["A brown dog, quick as ever #animals #dogs"]
     assert _texts(client, "brown from:alice") == ["The quick brown fox #animals"]
@@ -35,12 +39,19 @@ def test_search_pages_and_hides_deleted_and_protected(client: GraphQLClient) -> 
     ids = [client.post_tweet(token, f"page me {i}")["id"] for i in range(5)]
     eventually(lambda: len(_texts(client, "page")) == 5)
     first = client.data(SEARCH, {"q": "page", "first": 2})["search"]
-    rest = client.data(SEARCH, {"q": "page", "first": 10, "after": first["pageInfo"]["endCursor"]})["search"]
-    assert [e["node"]["text"] for e in first["edges"] + rest["edges"]] == [f"page me {i}" for i in range(4, -1, -1)]
+    rest = client.data(SEARCH, {"q": "page", "first": 10, "after": first["pageInfo"]["endCursor"]})[
+        "search"
+    ]
+    assert [e["node"]["text"] for e in first["edges"] + rest["edges"]] == [
+        f"page me {i}" for i in range(4, -1, -1)
+    ]
     client.data("mutation($id: ID!) { deleteTweet(id: $id) }", {"id": ids[4]}, token)
     assert "page me 4" not in _texts(client, "page")  # at once, before the index catches up
     secret = client.sign_up("secret")["accessToken"]
-    client.data("mutation { updateSettings(input: {privateAccount: true}) { privateAccount } }", token=secret)
+    client.data(
+        "mutation { updateSettings(input: {privateAccount: true}) { privateAccount } }",
+        token=secret,
+    )
     client.post_tweet(secret, "classified words")
     eventually(lambda: _texts(client, "classified", secret))
     assert _texts(client, "classified") == []
@@ -55,12 +66,16 @@ def test_trending_ranks_hashtags_used_in_the_last_hour(client: GraphQLClient) ->
         client.post_tweet(token, f"#rising number {i}")
     client.post_tweet(token, "#steady once")
     trends = eventually(
-        lambda: [
-            (t["hashtag"], t["count"])
-            for t in client.data("{ trending(limit: 5) { hashtag count previousCount } }")["trending"]
-        ]
-        if len(_texts(client, "#steady")) == 1
-        else None
+        lambda: (
+            [
+                (t["hashtag"], t["count"])
+                for t in client.data("{ trending(limit: 5) { hashtag count previousCount } }")[
+                    "trending"
+                ]
+            ]
+            if len(_texts(client, "#steady")) == 1
+            else None
+        )
     )
     assert trends[:2] == [("rising", 3), ("steady", 1)]
     assert client.error_code("{ trending(limit: 0) { hashtag } }") == "BAD_USER_INPUT"

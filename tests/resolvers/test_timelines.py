@@ -38,14 +38,20 @@ def test_home_timeline_pages_with_cursors(client: GraphQLClient) -> None:
     assert seen == list(reversed(posted))
 
 
-def test_own_tweets_show_at_once_and_follow_backfills_unfollow_removes(client: GraphQLClient) -> None:
+def test_own_tweets_show_at_once_and_follow_backfills_unfollow_removes(
+    client: GraphQLClient,
+) -> None:
     reader = client.sign_up("reader")["accessToken"]
     writer = client.sign_up("writer")
     earlier = client.post_tweet(writer["accessToken"], "before you followed")
     assert client.home(writer["accessToken"])["edges"][0]["node"]["id"] == earlier["id"]
     client.follow(reader, writer["user"]["id"])
     eventually(lambda: client.home(reader)["edges"])
-    client.data("mutation($id: ID!) { unfollow(userId: $id) { status } }", {"id": writer["user"]["id"]}, reader)
+    client.data(
+        "mutation($id: ID!) { unfollow(userId: $id) { status } }",
+        {"id": writer["user"]["id"]},
+        reader,
+    )
     assert client.home(reader)["edges"] == []  # at once, before the clean-up job
 
 
@@ -57,16 +63,21 @@ def test_follow_counts_and_connections(client: GraphQLClient) -> None:
         client.follow(fan["accessToken"], alice["user"]["id"])  # a retry counts once
     profile = client.data(
         """{ user(username: "alice") { followersCount followers(first: 2) {
-            edges { node { follower { username } followee { username } } } pageInfo { hasNextPage endCursor } } } }"""
+            edges { node { follower { username } followee { username } } }
+            pageInfo { hasNextPage endCursor } } } }"""
     )["user"]
     assert profile["followersCount"] == 3
-    assert len(profile["followers"]["edges"]) == 2 and profile["followers"]["pageInfo"]["hasNextPage"]
+    assert (
+        len(profile["followers"]["edges"]) == 2 and profile["followers"]["pageInfo"]["hasNextPage"]
+    )
     rest = client.data(
         """query($after: String) { user(username: "alice") { followers(first: 2, after: $after) {
             edges { node { follower { username } } } pageInfo { hasNextPage } } } }""",
         {"after": profile["followers"]["pageInfo"]["endCursor"]},
     )["user"]["followers"]
-    names = {e["node"]["follower"]["username"] for e in profile["followers"]["edges"] + rest["edges"]}
+    names = {
+        e["node"]["follower"]["username"] for e in profile["followers"]["edges"] + rest["edges"]
+    }
     assert names == {"fan0", "fan1", "fan2"} and not rest["pageInfo"]["hasNextPage"]
     viewer = client.data(
         '{ user(username: "alice") { viewerFollows followsViewer } me { followingCount } }',
@@ -74,6 +85,11 @@ def test_follow_counts_and_connections(client: GraphQLClient) -> None:
     )
     assert viewer["user"] == {"viewerFollows": True, "followsViewer": False}
     assert viewer["me"] == {"followingCount": 1}
-    assert client.error_code(
-        "mutation($id: ID!) { follow(userId: $id) { status } }", {"id": alice["user"]["id"]}, alice["accessToken"]
-    ) == "BAD_USER_INPUT"
+    assert (
+        client.error_code(
+            "mutation($id: ID!) { follow(userId: $id) { status } }",
+            {"id": alice["user"]["id"]},
+            alice["accessToken"],
+        )
+        == "BAD_USER_INPUT"
+    )

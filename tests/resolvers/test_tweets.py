@@ -55,7 +55,7 @@ def test_reply_quote_and_counts(client: GraphQLClient) -> None:
     )["tweet"]
     assert replies == {"replyCount": 1, "replies": {"edges": [{"node": {"id": reply["id"]}}]}}
     missing = client.post(
-        "mutation { postTweet(input: {text: \"x\", replyToId: \"999\"}) { id } }", token=bob
+        'mutation { postTweet(input: {text: "x", replyToId: "999"}) { id } }', token=bob
     )
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
@@ -66,7 +66,9 @@ def test_likes_and_retweets_count_once_under_retries_and_concurrency(client: Gra
     fans = [client.sign_up(f"fan{i}")["accessToken"] for i in range(5)]
     like = "mutation($id: ID!) { likeTweet(id: $id) { id } }"
     retweet = "mutation($id: ID!) { retweet(id: $id) { id } }"
-    jobs = [(like, fan) for fan in fans for _ in range(4)] + [(retweet, fan) for fan in fans[:3] for _ in range(3)]
+    jobs = [(like, fan) for fan in fans for _ in range(4)] + [
+        (retweet, fan) for fan in fans[:3] for _ in range(3)
+    ]
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda job: client.data(job[0], {"id": tweet["id"]}, job[1]), jobs))
     counts = client.data(TWEET, {"id": tweet["id"]}, fans[0])["tweet"]
@@ -78,7 +80,9 @@ def test_likes_and_retweets_count_once_under_retries_and_concurrency(client: Gra
     counts = client.data(TWEET, {"id": tweet["id"]}, fans[0])["tweet"]
     assert (counts["likeCount"], counts["retweetCount"]) == (4, 2)
     assert not counts["viewerHasLiked"] and not counts["viewerHasRetweeted"]
-    liker = client.data("{ me { likesCount likes { edges { node { id } } } } }", token=fans[1])["me"]
+    liker = client.data("{ me { likesCount likes { edges { node { id } } } } }", token=fans[1])[
+        "me"
+    ]
     assert liker == {"likesCount": 1, "likes": {"edges": [{"node": {"id": tweet["id"]}}]}}
 
 
@@ -88,9 +92,15 @@ def test_retweet_reaches_followers_with_its_original(client: GraphQLClient) -> N
     reader = client.sign_up("reader")
     client.follow(reader["accessToken"], retweeter["user"]["id"])
     tweet = client.post_tweet(author["accessToken"], "worth sharing")
-    client.data("mutation($id: ID!) { retweet(id: $id) { id } }", {"id": tweet["id"]}, retweeter["accessToken"])
+    client.data(
+        "mutation($id: ID!) { retweet(id: $id) { id } }",
+        {"id": tweet["id"]},
+        retweeter["accessToken"],
+    )
     home = eventually(
-        lambda: client.home(reader["accessToken"], fields="author { username } retweetOf { text }")["edges"]
+        lambda: client.home(reader["accessToken"], fields="author { username } retweetOf { text }")[
+            "edges"
+        ]
     )
     assert home[0]["node"]["author"] == {"username": "retweeter"}
     assert home[0]["node"]["retweetOf"] == {"text": "worth sharing"}
@@ -103,20 +113,30 @@ def test_delete_hides_the_tweet_everywhere_at_once(client: GraphQLClient) -> Non
     tweet = client.post_tweet(alice["accessToken"], "regrettable")
     reply = client.post_tweet(bob["accessToken"], "reply", replyToId=tweet["id"])
     eventually(lambda: client.home(bob["accessToken"])["edges"])
-    assert client.error_code(
-        "mutation($id: ID!) { deleteTweet(id: $id) }", {"id": tweet["id"]}, bob["accessToken"]
-    ) == "FORBIDDEN"
-    deleted = client.data("mutation($id: ID!) { deleteTweet(id: $id) }", {"id": tweet["id"]}, alice["accessToken"])
+    assert (
+        client.error_code(
+            "mutation($id: ID!) { deleteTweet(id: $id) }", {"id": tweet["id"]}, bob["accessToken"]
+        )
+        == "FORBIDDEN"
+    )
+    deleted = client.data(
+        "mutation($id: ID!) { deleteTweet(id: $id) }", {"id": tweet["id"]}, alice["accessToken"]
+    )
     assert deleted["deleteTweet"] == tweet["id"]
     # Immediately, on every read path:
     assert client.data(TWEET, {"id": tweet["id"]}, bob["accessToken"])["tweet"] is None
     assert tweet["id"] not in str(client.home(bob["accessToken"]))
     assert tweet["id"] not in str(client.home(alice["accessToken"]))
-    profile = client.data("{ user(username: \"alice\") { tweetsCount tweets { edges { node { id } } } } }")
+    profile = client.data(
+        '{ user(username: "alice") { tweetsCount tweets { edges { node { id } } } } }'
+    )
     assert profile["user"] == {"tweetsCount": 0, "tweets": {"edges": []}}
     assert client.data(TWEET, {"id": reply["id"]})["tweet"]["replyTo"] is None
     node = client.data("query($id: ID!) { node(id: $id) { id } }", {"id": tweet["id"]})
     assert node["node"] is None
-    assert client.error_code(
-        "mutation($id: ID!) { deleteTweet(id: $id) }", {"id": tweet["id"]}, alice["accessToken"]
-    ) == "NOT_FOUND"
+    assert (
+        client.error_code(
+            "mutation($id: ID!) { deleteTweet(id: $id) }", {"id": tweet["id"]}, alice["accessToken"]
+        )
+        == "NOT_FOUND"
+    )

@@ -6,7 +6,9 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 
 def test_checked_in_schema_is_current() -> None:
-    assert SCHEMA_FILE.read_text() == printed_schema(), "run `make schema` and commit schema.graphql"
+    assert SCHEMA_FILE.read_text() == printed_schema(), (
+        "run `make schema` and commit schema.graphql"
+    )
 
 
 def test_contract_core_is_present() -> None:

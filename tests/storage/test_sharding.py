@@ -7,7 +7,9 @@ from storage.sharding import LOGICAL_SHARDS, ShardMap, shard_of_id, shard_of_key
 def _snowflakes(count: int) -> list[int]:
     # Real-world shape: a few workers, ids issued over time (mostly sequence 0).
     clock = iter(range(1_704_067_200_000, 1_704_067_200_000 + count * 7, 7))
-    generators = [SnowflakeGenerator(worker, clock_ms=lambda: next(clock)) for worker in (0, 4, 8, 12)]
+    generators = [
+        SnowflakeGenerator(worker, clock_ms=lambda: next(clock)) for worker in (0, 4, 8, 12)
+    ]
     return [generators[i % 4].next_id() for i in range(count)]
 
 
@@ -34,4 +36,4 @@ def test_shard_map_moves_whole_logical_shards() -> None:
     moved = [i for i in ids if before.physical_for_id(i) != after.physical_for_id(i)]
     assert moved and all(shard_of_id(i) == 5 for i in moved)
     groups = after.group_ids(ids)
-    assert sorted(sum(groups.values(), [])) == sorted(ids)
+    assert sorted(i for group in groups.values() for i in group) == sorted(ids)

@@ -32,18 +32,26 @@ class GraphQLClient:
     def __init__(self, http: TestClient) -> None:
         self.http = http
 
-    def post(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+    def post(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        response = self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+        )
         assert response.status_code == 200, response.text
         return response.json()
 
-    def data(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> dict[str, Any]:
+    def data(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> dict[str, Any]:
         body = self.post(query, variables, token)
         assert not body.get("errors"), body["errors"]
         return body["data"]
 
-    def error_code(self, query: str, variables: dict[str, Any] | None = None, token: str | None = None) -> str:
+    def error_code(
+        self, query: str, variables: dict[str, Any] | None = None, token: str | None = None
+    ) -> str:
         body = self.post(query, variables, token)
         assert body.get("errors"), body
         return body["errors"][0]["extensions"]["code"]
@@ -52,7 +60,13 @@ class GraphQLClient:
         return self.data(
             """mutation($input: SignUpInput!) { signUp(input: $input) {
                 accessToken refreshToken user { id databaseId username } } }""",
-            {"input": {"username": username, "email": f"{username}@example.com", "password": password}},
+            {
+                "input": {
+                    "username": username,
+                    "email": f"{username}@example.com",
+                    "password": password,
+                }
+            },
         )["signUp"]
 
     def post_tweet(self, token: str, text: str, **extra: Any) -> dict[str, Any]:
@@ -66,17 +80,20 @@ class GraphQLClient:
     def follow(self, token: str, user_id: str) -> None:
         self.data("mutation($id: ID!) { follow(userId: $id) { status } }", {"id": user_id}, token)
 
-    def home(self, token: str, first: int = 20, after: str | None = None, fields: str = "text") -> dict[str, Any]:
+    def home(
+        self, token: str, first: int = 20, after: str | None = None, fields: str = "text"
+    ) -> dict[str, Any]:
         return self.data(
             f"""query($first: Int!, $after: String) {{ homeTimeline(first: $first, after: $after) {{
-                edges {{ cursor node {{ id {fields} }} }} pageInfo {{ hasNextPage endCursor }} }} }}""",
+                edges {{ cursor node {{ id {fields} }} }}
+                pageInfo {{ hasNextPage endCursor }} }} }}""",
             {"first": first, "after": after},
             token,
         )["homeTimeline"]
 
 
 def eventually(check: Callable[[], Any], timeout_s: float = 5.0, interval_s: float = 0.05) -> Any:
-    """Poll until `check` returns something truthy, within the design's 5 s of eventual consistency."""
+    """Poll until `check` returns something truthy (the design allows 5 s of lag)."""
     deadline = time.monotonic() + timeout_s
     while True:
         result = check()
@@ -89,8 +106,9 @@ def eventually(check: Callable[[], Any], timeout_s: float = 5.0, interval_s: flo
 
 @contextmanager
 def running_app(settings: Settings) -> Iterator[GraphQLClient]:
-    from storage.registry import migrate_all
     import asyncio
+
+    from storage.registry import migrate_all
 
     asyncio.run(migrate_all(settings))
     with TestClient(create_app(settings)) as http:

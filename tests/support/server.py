@@ -31,7 +31,13 @@ def live_server(settings: Settings) -> Iterator[str]:
 
     asyncio.run(migrate_all(settings))
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="websockets-sansio")
+    config = uvicorn.Config(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -64,8 +70,16 @@ class Subscriber:
         await self.send({"type": "connection_init", "payload": {"token": token} if token else {}})
         return await self.receive()
 
-    async def subscribe(self, op_id: str, query: str, variables: dict[str, Any] | None = None) -> None:
-        await self.send({"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
+    async def subscribe(
+        self, op_id: str, query: str, variables: dict[str, Any] | None = None
+    ) -> None:
+        await self.send(
+            {
+                "id": op_id,
+                "type": "subscribe",
+                "payload": {"query": query, "variables": variables or {}},
+            }
+        )
 
     async def next_payload(self, timeout_s: float = 5.0) -> dict[str, Any]:
         while True:
