@@ -41,8 +41,9 @@ class InvalidKey(ValueError):
 
 
 def validate_key(key: str) -> str:
-    """Keys are relative paths of [A-Za-z0-9_.-] segments, never '..' (nor any '..')."""
-    if len(key) > 512 or not _KEY.fullmatch(key) or ".." in key:
+    """Keys are relative paths of [A-Za-z0-9_.-] segments: no empty or '.' segment, and no
+    '..' anywhere (S3 would take such keys literally; a filesystem would not)."""
+    if len(key) > 512 or not _KEY.fullmatch(key) or ".." in key or "." in key.split("/"):
         raise InvalidKey(f"invalid media key {key!r}")
     return key
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -66,18 +67,40 @@ def storage_error(error: sqlite3.Error) -> StorageError:
 
 async def connect(path: Path) -> aiosqlite.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: the sqlite3 module opens no implicit transactions; we BEGIN ourselves.
-    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        # isolation_level=None: sqlite3 opens no implicit transactions; we BEGIN ourselves.
+        conn = await aiosqlite.connect(path, isolation_level=None)
+    except sqlite3.Error as error:
+        raise storage_error(error) from error
     try:
         conn.row_factory = sqlite3.Row
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
+        await _use_wal(conn)
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
-    except BaseException:
+    except BaseException as error:
         await conn.close()
+        if isinstance(error, sqlite3.Error):
+            raise storage_error(error) from error
         raise
     return conn
+
+
+async def _use_wal(conn: aiosqlite.Connection) -> None:
+    """Switch the file to WAL (a lasting property of the file). The switch needs an exclusive
+    lock and SQLite does not wait for it through busy_timeout, so two processes opening a
+    new file at once retry here instead of failing with "database is locked"."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = await Tx(conn).row("PRAGMA journal_mode")
+            if mode is not None and str(mode[0]).lower() == "wal":
+                return
+            await Tx(conn).run("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.01)
 
 
 class Tx:
