@@ -1,0 +1,195 @@
+"""Contract suites: every port's tests run against every adapter listed here.
+
+`ENGINES` says which engines implement each port; `URLS` says how a test gets a URL for an
+engine: a fresh migrated SQLite file or media folder for the embedded ones, the server
+URL from the environment for the distributed ones. The adapter is then opened through
+storage.registry, exactly as the app opens it.
+
+To add an adapter once it exists, add its engine to URLS and to its ports in ENGINES:
+
+    URLS["postgresql"] = server_url("CHIRP_USERS_URL")
+    ENGINES["users"].append("postgresql"); ENGINES["sessions"].append("postgresql")
+
+    URLS["cassandra"] = server_url("CHIRP_TWEETS_URL")       # tweets, timelines, graph,
+                                                             # engagement
+    URLS["redis"] = server_url("CHIRP_CACHE_URL", fresh="stream")   # cache, events, queue:
+                                       # a fresh queue per test, so tests share no jobs
+    URLS["elasticsearch"] = server_url("CHIRP_SEARCH_URL")   # search
+    URLS["s3"] = server_url("CHIRP_MEDIA_URL")               # media (and MEDIA_HTTP below)
+
+`server_url` asks tests.backends.backend_url, which skips the test when the variable is
+unset (and fails under CI=true), and runs the engine's migrations (they are idempotent).
+
+Servers are shared by every test run, so the suites isolate themselves by fresh ids,
+names and keys (the `new_id` and `unique` fixtures), never by emptying tables.
+"""
+
+from __future__ import annotations
+
+import importlib
+import random
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from app.ids import SnowflakeGenerator
+from app.settings import Settings
+from storage.registry import MIGRATORS, Resources, open_port, scheme_of
+
+UrlFactory = Callable[[Path], Awaitable[str]]
+
+SETTINGS = Settings(secret_key="contract-test-secret", public_base_url="http://media.test")
+
+
+async def _migrate(url: str) -> None:
+    target = MIGRATORS.get(scheme_of(url))
+    if target is not None:
+        module_name, _, attr = target.partition(":")
+        await getattr(importlib.import_module(module_name), attr)(url)
+
+
+async def fresh_sqlite(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/contract.db"  # tmp_path is absolute: sqlite:////tmp/...
+    await _migrate(url)
+    return url
+
+
+async def fresh_media_folder(tmp_path: Path) -> str:
+    return f"file:///{tmp_path}/media"
+
+
+async def in_process(tmp_path: Path) -> str:
+    return "memory://"
+
+
+def server_url(env_name: str, fresh: str | None = None) -> UrlFactory:
+    """A configured server's URL; with `fresh`, a new random value of that URL query
+    parameter per test (e.g. a queue's stream name)."""
+
+    async def url(tmp_path: Path) -> str:
+        from tests.backends import backend_url
+
+        found = backend_url(env_name)
+        if fresh is not None:
+            separator = "&" if urlsplit(found).query else "?"
+            found += separator + urlencode({fresh: f"contract-{secrets.token_hex(6)}"})
+        await _migrate(found)
+        return found
+
+    return url
+
+
+URLS: dict[str, UrlFactory] = {
+    "sqlite": fresh_sqlite,
+    "memory": in_process,
+    "file": fresh_media_folder,
+}
+
+ENGINES: dict[str, list[str]] = {
+    "users": ["sqlite"],
+    "sessions": ["sqlite"],
+    "tweets": ["sqlite"],
+    "timelines": ["sqlite"],
+    "graph": ["sqlite"],
+    "engagement": ["sqlite"],
+    "search": ["sqlite"],
+    "media": ["file"],
+    "cache": ["memory"],
+    "events": ["memory"],
+    "queue": ["sqlite", "memory"],
+}
+
+# Queues that survive their process (reopened on the same URL, the jobs are still there).
+DURABLE_QUEUES = {"sqlite"}
+
+
+def engines(port: str) -> list[Any]:
+    return [pytest.param(engine, id=engine) for engine in ENGINES[port]]
+
+
+@pytest.fixture
+async def resources() -> AsyncIterator[Resources]:
+    opened = Resources(SETTINGS)
+    yield opened
+    await opened.close()
+
+
+async def open_on(engine: str, ports: list[str], tmp_path: Path, resources: Resources) -> list[Any]:
+    """Open several ports on one URL of `engine` (e.g. engagement beside its tweets)."""
+    url = await URLS[engine](tmp_path)
+    return [await open_port(port, url, resources) for port in ports]
+
+
+def _port_fixture(port: str, name: str) -> Any:
+    @pytest.fixture(params=engines(port), name=name)
+    async def opened(request: pytest.FixtureRequest, tmp_path: Path, resources: Resources) -> Any:
+        [adapter] = await open_on(request.param, [port], tmp_path, resources)
+        return adapter
+
+    return opened
+
+
+user_store = _port_fixture("users", "user_store")
+session_store = _port_fixture("sessions", "session_store")
+tweet_store = _port_fixture("tweets", "tweet_store")
+timeline_store = _port_fixture("timelines", "timeline_store")
+follow_graph = _port_fixture("graph", "follow_graph")
+search_index = _port_fixture("search", "search_index")
+media_store = _port_fixture("media", "media_store")
+cache = _port_fixture("cache", "cache")
+event_bus = _port_fixture("events", "event_bus")
+job_queue = _port_fixture("queue", "job_queue")
+
+
+@pytest.fixture(params=engines("engagement"))
+async def engagement(
+    request: pytest.FixtureRequest, tmp_path: Path, resources: Resources
+) -> tuple[Any, Any]:
+    """(EngagementStore, TweetStore) on one engine: counters belong to stored tweets."""
+    engagement_store, tweets = await open_on(
+        request.param, ["engagement", "tweets"], tmp_path, resources
+    )
+    return engagement_store, tweets
+
+
+@pytest.fixture(params=[pytest.param(e, id=e) for e in ENGINES["queue"] if e in DURABLE_QUEUES])
+async def durable_queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return await URLS[request.param](tmp_path)
+
+
+def _local_media_http(store: Any) -> httpx.AsyncClient:
+    from app.media_routes import media_routes
+
+    app = Starlette(routes=media_routes())
+    app.state.stores = type("Stores", (), {"media": store})()
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+
+
+# How a client reaches each media engine's signed URLs: the app's routes for the local
+# folder; S3 URLs point at S3 itself (add "s3": lambda store: httpx.AsyncClient()).
+MEDIA_HTTP: dict[str, Callable[[Any], httpx.AsyncClient]] = {"file": _local_media_http}
+
+
+@pytest.fixture
+async def media_http(media_store: Any, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    engine = request.node.callspec.params["media_store"]
+    async with MEDIA_HTTP[engine](media_store) as client:
+        yield client
+
+
+@pytest.fixture
+def new_id() -> Callable[[], int]:
+    """Fresh, increasing Snowflake ids (a random worker id keeps parallel runs apart)."""
+    return SnowflakeGenerator(random.randrange(1024)).next_id
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """A name no other test run uses: unique("user") -> "user_3f9a1c2b"."""
+    return lambda prefix: f"{prefix}_{secrets.token_hex(4)}"

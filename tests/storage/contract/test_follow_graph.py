@@ -1,0 +1,91 @@
+"""FollowGraph contract: follow / unfollow report change once, both directions agree,
+pages are ordered by the other user's id."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from storage.ports import FollowGraph
+from storage.records import FollowEdge, utcnow
+
+
+async def test_follow_is_true_once_and_shows_on_both_sides(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    alice, bob = new_id(), new_id()
+    at = utcnow()
+    assert await follow_graph.follow(alice, bob, at) is True
+    assert await follow_graph.follow(alice, bob, utcnow()) is False
+    assert await follow_graph.following_page(alice, 10) == [FollowEdge(alice, bob, at)]
+    assert await follow_graph.followers_page(bob, 10) == [FollowEdge(bob, alice, at)]
+    assert await follow_graph.followers_page(alice, 10) == []
+
+
+async def test_fifty_concurrent_duplicate_follows_have_one_true(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    alice, bob = new_id(), new_id()
+    results = await asyncio.gather(*(follow_graph.follow(alice, bob, utcnow()) for _ in range(50)))
+    assert results.count(True) == 1
+    assert len(await follow_graph.followers_page(bob, 100)) == 1
+
+
+async def test_unfollow_is_true_once_and_clears_both_sides(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    alice, bob = new_id(), new_id()
+    await follow_graph.follow(alice, bob, utcnow())
+    results = await asyncio.gather(*(follow_graph.unfollow(alice, bob) for _ in range(5)))
+    assert results.count(True) == 1
+    assert await follow_graph.following_page(alice, 10) == []
+    assert await follow_graph.followers_page(bob, 10) == []
+    assert await follow_graph.unfollow(alice, bob) is False
+
+
+async def test_follow_is_one_way(follow_graph: FollowGraph, new_id: Callable[[], int]) -> None:
+    alice, bob = new_id(), new_id()
+    await follow_graph.follow(alice, bob, utcnow())
+    assert await follow_graph.is_following_many([(alice, bob), (bob, alice)]) == [True, False]
+
+
+async def test_pages_are_ordered_by_the_other_id_strictly_after(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    star = new_id()
+    fans = [new_id() for _ in range(7)]
+    for fan in reversed(fans):
+        await follow_graph.follow(fan, star, utcnow())
+        await follow_graph.follow(star, fan, utcnow())
+    for page_of in (follow_graph.followers_page, follow_graph.following_page):
+        seen: list[int] = []
+        after = None
+        while page := await page_of(star, 3, after):
+            assert all(edge.user_id == star for edge in page)
+            seen += [edge.other_id for edge in page]
+            after = page[-1].other_id
+        assert seen == sorted(fans)
+        assert [e.other_id for e in await page_of(star, 10, fans[2])] == sorted(fans)[3:]
+
+
+async def test_is_following_many_keeps_order(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    users = [new_id() for _ in range(4)]
+    await follow_graph.follow(users[0], users[1], utcnow())
+    await follow_graph.follow(users[2], users[3], utcnow())
+    pairs = [(users[2], users[3]), (users[0], users[2]), (users[0], users[1]), (users[0], users[1])]
+    assert await follow_graph.is_following_many(pairs) == [True, False, True, True]
+    assert await follow_graph.is_following_many([]) == []
+
+
+async def test_is_following_many_of_many_pairs(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    reader = new_id()
+    followed = [new_id() for _ in range(5)]
+    for user in followed:
+        await follow_graph.follow(reader, user, utcnow())
+    strangers = [new_id() for _ in range(700)]
+    pairs = [(reader, user) for user in [*strangers, *followed]]
+    assert await follow_graph.is_following_many(pairs) == [False] * 700 + [True] * 5

@@ -1,0 +1,141 @@
+"""TimelineStore contract: idempotent push, (created_at, tweet_id) DESC order, paging,
+remove and trim, for each kind of timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from storage.ports import TimelineStore
+from storage.records import TimelineEntry, TimelineKind, utcnow
+
+KINDS = [pytest.param(kind, id=kind.value) for kind in TimelineKind]
+
+
+def _entries(new_id: Callable[[], int], author: int, count: int) -> list[TimelineEntry]:
+    """Entries one second apart, oldest first, plus a tie on created_at at the end."""
+    start = utcnow() - timedelta(hours=1)
+    entries = [
+        TimelineEntry(start + timedelta(seconds=i), new_id(), author) for i in range(count - 1)
+    ]
+    entries.append(TimelineEntry(entries[-1].created_at, new_id(), author))
+    return entries
+
+
+def _positions(entries: list[TimelineEntry]) -> list[tuple[object, int]]:
+    """Where entries sit; an author timeline's entries are authored by its owner."""
+    return [entry.position for entry in entries]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_page_is_newest_first_with_ties_broken_by_tweet_id(
+    timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
+) -> None:
+    owner = new_id()
+    entries = _entries(new_id, owner, 6)
+    for entry in reversed(entries[::2]):
+        await timeline_store.push(kind, [owner], entry)
+    for entry in entries[1::2]:
+        await timeline_store.push(kind, [owner], entry)
+    newest_first = sorted(entries, reverse=True)
+    assert await timeline_store.page(kind, owner, 100) == newest_first
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_push_is_idempotent_and_reaches_every_owner(
+    timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
+) -> None:
+    owners = [new_id() for _ in range(3)]
+    entry = TimelineEntry(utcnow(), new_id(), owners[0])
+    for _ in range(3):
+        await timeline_store.push(kind, owners, entry)
+    for owner in owners:
+        page = await timeline_store.page(kind, owner, 10)
+        assert [stored.position for stored in page] == [entry.position]
+    await timeline_store.push(kind, [], entry)
+
+
+@pytest.mark.parametrize("kind", [TimelineKind.HOME, TimelineKind.REPLIES])
+async def test_entries_keep_their_author(
+    timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
+) -> None:
+    owner, author = new_id(), new_id()
+    entry = TimelineEntry(utcnow(), new_id(), author)
+    await timeline_store.push(kind, [owner], entry)
+    assert await timeline_store.page(kind, owner, 10) == [entry]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_paging_after_a_position_walks_the_whole_timeline_once(
+    timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
+) -> None:
+    owner = new_id()
+    entries = _entries(new_id, owner, 11)
+    for entry in entries:
+        await timeline_store.push(kind, [owner], entry)
+    seen: list[TimelineEntry] = []
+    after = None
+    while page := await timeline_store.page(kind, owner, 3, after=after):
+        assert len(page) <= 3
+        seen += page
+        after = page[-1].position
+    assert seen == sorted(entries, reverse=True)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_page_after_is_strict(
+    timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
+) -> None:
+    owner = new_id()
+    entries = _entries(new_id, owner, 4)
+    for entry in entries:
+        await timeline_store.push(kind, [owner], entry)
+    newest_first = sorted(entries, reverse=True)
+    after = newest_first[1].position
+    assert await timeline_store.page(kind, owner, 10, after=after) == newest_first[2:]
+    assert await timeline_store.page(kind, owner, 10, after=newest_first[-1].position) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_remove_takes_entries_out_of_each_owner(
+    timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
+) -> None:
+    owners = [new_id(), new_id()]
+    entries = _entries(new_id, owners[0], 4)
+    for entry in entries:
+        await timeline_store.push(kind, owners, entry)
+    await timeline_store.remove(kind, owners, entries[:2])
+    await timeline_store.remove(kind, owners, entries[:2])  # removing again is harmless
+    for owner in owners:
+        page = await timeline_store.page(kind, owner, 10)
+        assert _positions(page) == _positions(sorted(entries[2:], reverse=True))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_trim_keeps_the_newest(
+    timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
+) -> None:
+    owner, other = new_id(), new_id()
+    entries = _entries(new_id, owner, 8)
+    for entry in entries:
+        await timeline_store.push(kind, [owner, other], entry)
+    newest_first = sorted(entries, reverse=True)
+    await timeline_store.trim(kind, owner, 5)
+    assert await timeline_store.page(kind, owner, 100) == newest_first[:5]
+    await timeline_store.trim(kind, owner, 50)
+    assert await timeline_store.page(kind, owner, 100) == newest_first[:5]
+    await timeline_store.trim(kind, owner, 0)
+    assert await timeline_store.page(kind, owner, 100) == []
+    assert _positions(await timeline_store.page(kind, other, 100)) == _positions(newest_first)
+
+
+async def test_timelines_of_different_kinds_are_separate(
+    timeline_store: TimelineStore, new_id: Callable[[], int]
+) -> None:
+    owner = new_id()
+    entry = TimelineEntry(utcnow(), new_id(), owner)
+    await timeline_store.push(TimelineKind.AUTHOR, [owner], entry)
+    assert await timeline_store.page(TimelineKind.HOME, owner, 10) == []
+    assert await timeline_store.page(TimelineKind.REPLIES, owner, 10) == []

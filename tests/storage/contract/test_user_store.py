@@ -1,0 +1,199 @@
+"""UserStore contract: unique names ignoring case, batch reads, profile, stats, settings."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from storage.errors import Conflict, NotFound
+from storage.ports import UserStore
+from storage.records import UserRecord, UserSettings, UserStats, utcnow
+
+
+@pytest.fixture
+def make_user(new_id: Callable[[], int], unique: Callable[[str], str]) -> Callable[..., UserRecord]:
+    def make(**fields: object) -> UserRecord:
+        name = unique("u")
+        now = utcnow()
+        values: dict[str, object] = {
+            "id": new_id(),
+            "username": name,
+            "email": f"{name}@example.com",
+            "password_hash": "argon2-hash",
+            "display_name": name.title(),
+            "created_at": now,
+            "updated_at": now,
+        }
+        values.update(fields)
+        return UserRecord(**values)  # type: ignore[arg-type]
+
+    return make
+
+
+async def test_created_user_reads_back_equal(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user(bio="hello", location="Lisbon", verified=True, last_login_at=utcnow())
+    await user_store.create(user)
+    assert await user_store.get_many([user.id]) == [user]
+
+
+async def test_get_many_keeps_order_and_gives_none_for_misses(
+    user_store: UserStore, make_user: Callable[..., UserRecord], new_id: Callable[[], int]
+) -> None:
+    first, second = make_user(), make_user()
+    for user in (first, second):
+        await user_store.create(user)
+    missing = new_id()
+    found = await user_store.get_many([second.id, missing, first.id, second.id])
+    assert found == [second, None, first, second]
+    assert await user_store.get_many([]) == []
+
+
+async def test_username_is_unique_ignoring_case(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    with pytest.raises(Conflict) as raised:
+        await user_store.create(make_user(username=user.username.upper()))
+    assert raised.value.field == "username"
+
+
+async def test_email_is_unique_ignoring_case(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    with pytest.raises(Conflict) as raised:
+        await user_store.create(make_user(email=user.email.upper()))
+    assert raised.value.field == "email"
+
+
+async def test_a_lost_claim_writes_nothing(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    loser = make_user(email=user.email)
+    with pytest.raises(Conflict):
+        await user_store.create(loser)
+    assert await user_store.get_many([loser.id]) == [None]
+    assert await user_store.find_by_username(loser.username) is None
+
+
+async def test_concurrent_claims_of_one_username_have_one_winner(
+    user_store: UserStore, make_user: Callable[..., UserRecord], unique: Callable[[str], str]
+) -> None:
+    name = unique("race")
+    attempts = [make_user(username=name if i % 2 else name.upper()) for i in range(10)]
+    results = await asyncio.gather(
+        *(user_store.create(user) for user in attempts), return_exceptions=True
+    )
+    assert sum(result is None for result in results) == 1
+    assert all(isinstance(r, Conflict) and r.field == "username" for r in results if r is not None)
+
+
+async def test_find_by_username_and_email_ignore_case(
+    user_store: UserStore, make_user: Callable[..., UserRecord], unique: Callable[[str], str]
+) -> None:
+    user = make_user(username=unique("MiXeD"))
+    await user_store.create(user)
+    assert await user_store.find_by_username(user.username.lower()) == user
+    assert await user_store.find_by_username(user.username.upper()) == user
+    assert await user_store.find_by_email(user.email.upper()) == user
+    assert await user_store.find_by_username(unique("nobody")) is None
+    assert await user_store.find_by_email(unique("nobody") + "@example.com") is None
+
+
+async def test_update_profile_changes_only_the_given_fields(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user(bio="before", website="https://a.example")
+    await user_store.create(user)
+    later = user.created_at + timedelta(minutes=5)
+    updated = await user_store.update_profile(
+        user.id, {"bio": "after", "protected": True, "updated_at": later}
+    )
+    expected = replace(user, bio="after", protected=True, updated_at=later)
+    assert updated == expected
+    assert await user_store.get_many([user.id]) == [expected]
+
+
+async def test_update_profile_of_a_missing_user_is_not_found(
+    user_store: UserStore, new_id: Callable[[], int]
+) -> None:
+    with pytest.raises(NotFound):
+        await user_store.update_profile(new_id(), {"bio": "x"})
+
+
+async def test_update_profile_refuses_claims(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    for field in ("id", "username", "email"):
+        with pytest.raises(ValueError):
+            await user_store.update_profile(user.id, {field: "x"})
+
+
+async def test_new_user_has_empty_stats_and_default_settings(
+    user_store: UserStore, make_user: Callable[..., UserRecord], new_id: Callable[[], int]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    missing = new_id()
+    assert await user_store.get_stats_many([user.id, missing]) == [UserStats(user.id), None]
+    assert await user_store.get_settings(user.id) == UserSettings(user.id)
+    assert await user_store.get_settings(missing) is None
+
+
+async def test_add_to_stats_loses_no_update_under_concurrency(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    await asyncio.gather(
+        *(
+            user_store.add_to_stats(user.id, {"followers_count": 1, "tweets_count": 2})
+            for _ in range(50)
+        )
+    )
+    await user_store.add_to_stats(user.id, {"followers_count": -1})
+    [stats] = await user_store.get_stats_many([user.id])
+    assert stats == UserStats(user.id, followers_count=49, tweets_count=100)
+
+
+async def test_add_to_stats_refuses_unknown_counters(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    with pytest.raises(ValueError):
+        await user_store.add_to_stats(user.id, {"followers_count = 0; --": 1})
+
+
+async def test_update_settings(
+    user_store: UserStore, make_user: Callable[..., UserRecord], new_id: Callable[[], int]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    changes = {
+        "language": "pt",
+        "private_account": True,
+        "notification_preferences": {"likes": False, "mentions": ["email", "push"]},
+    }
+    expected = UserSettings(
+        user.id,
+        language="pt",
+        private_account=True,
+        notification_preferences={"likes": False, "mentions": ["email", "push"]},
+    )
+    assert await user_store.update_settings(user.id, changes) == expected
+    assert await user_store.get_settings(user.id) == expected
+    with pytest.raises(NotFound):
+        await user_store.update_settings(new_id(), {"language": "pt"})
