@@ -146,13 +146,15 @@ class SqliteDatabase:
         block cannot be overtaken by another process."""
         async with self._lock:
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
+                # A cancelled await does not unqueue its statement: BEGIN or COMMIT may still
+                # run after the cancellation, so every way out of here ends the transaction.
                 try:
+                    await self._conn.execute("BEGIN IMMEDIATE")
                     yield Tx(self._conn)
+                    await self._conn.execute("COMMIT")
                 except BaseException:
                     await self._rollback()
                     raise
-                await self._conn.execute("COMMIT")
             except sqlite3.Error as error:
                 raise storage_error(error) from error
 

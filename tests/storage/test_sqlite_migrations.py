@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from storage.errors import StorageError
+from storage.records import utcnow
 from storage.registry import Resources
-from storage.sqlite import migrate, open_database, open_user_store
+from storage.sqlite import migrate, open_database, open_follow_graph, open_user_store
 from storage.sqlite.database import path_from_url
 from storage.sqlite.schema import migrations, statements
 
@@ -138,3 +139,26 @@ def test_statements_split_on_complete_statements_only() -> None:
     assert found[1].startswith("CREATE TRIGGER") and found[1].endswith("END;")
     with pytest.raises(StorageError):
         statements("CREATE TABLE b (x INTEGER)")
+
+
+async def test_cancelled_writes_leave_the_connection_consistent(tmp_path: Path) -> None:
+    url = _url(tmp_path / "chirp.db")
+    await migrate(url)
+    resources = Resources(settings=None)
+    try:
+        graph = await open_follow_graph(url, resources)
+        for delay in (0, 0.0005, 0.001, 0.002):
+            tasks = [asyncio.create_task(graph.follow(fan, 1, utcnow())) for fan in range(100, 140)]
+            await asyncio.sleep(delay)
+            for task in tasks[::2]:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            assert await graph.follow(999, 1, utcnow()) is True  # not "within a transaction"
+            assert await graph.unfollow(999, 1) is True
+        followers = {edge.other_id for edge in await graph.followers_page(1, 100)}
+        following = await graph.is_following_many([(fan, 1) for fan in range(100, 140)])
+        assert {
+            fan for fan, yes in zip(range(100, 140), following, strict=True) if yes
+        } == followers
+    finally:
+        await resources.close()
