@@ -22,12 +22,15 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from storage.errors import StorageError
 from storage.records import StoredObject
 from storage.registry import Resources
+
+if TYPE_CHECKING:
+    from storage.ports import MediaStore
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
@@ -209,3 +212,9 @@ async def open_media_store(url: str, resources: Resources) -> LocalMediaStore:
     root = root_from_url(url)
     root.mkdir(parents=True, exist_ok=True)
     return LocalMediaStore(root, settings.secret_key, settings.public_base_url)
+
+
+if TYPE_CHECKING:  # mypy checks that the adapter really implements its port
+
+    def _implements_port(store: LocalMediaStore) -> MediaStore:
+        return store

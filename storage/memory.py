@@ -15,11 +15,14 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from storage.records import Event, Job
 from storage.registry import Resources
+
+if TYPE_CHECKING:
+    from storage.ports import Cache, EventBus, JobQueue
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -279,3 +282,11 @@ async def open_event_bus(url: str, resources: Resources) -> InProcessEventBus:
 async def open_job_queue(url: str, resources: Resources) -> InProcessJobQueue:
     """`memory://?max_attempts=5`."""
     return InProcessJobQueue(_query_int(url, "max_attempts", DEFAULT_MAX_ATTEMPTS))
+
+
+if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
+
+    def _implements_ports() -> None:
+        _cache: Cache = InProcessCache()
+        _bus: EventBus = InProcessEventBus()
+        _queue: JobQueue = InProcessJobQueue()

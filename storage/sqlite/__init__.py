@@ -8,6 +8,7 @@ without the current schema raises StorageError saying so.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from storage.errors import StorageError
@@ -21,6 +22,18 @@ from storage.sqlite.search import SqliteSearchIndex
 from storage.sqlite.timelines import SqliteTimelineStore
 from storage.sqlite.tweets import SqliteTweetStore
 from storage.sqlite.users import SqliteSessionStore, SqliteUserStore
+
+if TYPE_CHECKING:
+    from storage.ports import (
+        EngagementStore,
+        FollowGraph,
+        JobQueue,
+        SearchIndex,
+        SessionStore,
+        TimelineStore,
+        TweetStore,
+        UserStore,
+    )
 
 __all__ = [
     "SqliteDatabase",
@@ -100,3 +113,16 @@ async def open_job_queue(url: str, resources: Resources) -> SqliteJobQueue:
     """`sqlite:///./data/chirp.db?max_attempts=5`."""
     attempts = parse_qs(urlsplit(url).query).get("max_attempts", [DEFAULT_MAX_ATTEMPTS])[0]
     return SqliteJobQueue(await open_database(url, resources), max_attempts=int(attempts))
+
+
+if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
+
+    def _implements_ports(db: SqliteDatabase) -> None:
+        _users: UserStore = SqliteUserStore(db)
+        _sessions: SessionStore = SqliteSessionStore(db)
+        _tweets: TweetStore = SqliteTweetStore(db)
+        _timelines: TimelineStore = SqliteTimelineStore(db)
+        _graph: FollowGraph = SqliteFollowGraph(db)
+        _engagement: EngagementStore = SqliteEngagementStore(db)
+        _search: SearchIndex = SqliteSearchIndex(db)
+        _queue: JobQueue = SqliteJobQueue(db)

@@ -74,6 +74,18 @@ async def test_email_is_unique_ignoring_case(
     assert raised.value.field == "email"
 
 
+async def test_phone_is_unique_when_given(
+    user_store: UserStore, make_user: Callable[..., UserRecord], unique: Callable[[str], str]
+) -> None:
+    phone = unique("+351")
+    await user_store.create(make_user(phone=phone))
+    await user_store.create(make_user())  # many users have no phone
+    await user_store.create(make_user())
+    with pytest.raises(Conflict) as raised:
+        await user_store.create(make_user(phone=phone))
+    assert raised.value.field == "phone"
+
+
 async def test_a_lost_claim_writes_nothing(
     user_store: UserStore, make_user: Callable[..., UserRecord]
 ) -> None:
