@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 
@@ -43,18 +43,20 @@ def store(tmp_path: Path, clock: Clock) -> LocalMediaStore:
 
 
 @pytest.fixture
-async def http(store: LocalMediaStore) -> AsyncIterator[httpx.AsyncClient]:
+async def http(store: LocalMediaStore) -> AsyncIterator[httpx2.AsyncClient]:
     app = Starlette(routes=media_routes())
     app.state.stores = type("Stores", (), {"media": store})()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)) as client:
         yield client
 
 
-async def _put(http: httpx.AsyncClient, url: str, body: bytes, content_type: str) -> httpx.Response:
+async def _put(
+    http: httpx2.AsyncClient, url: str, body: bytes, content_type: str
+) -> httpx2.Response:
     return await http.put(url, content=body, headers={"Content-Type": content_type})
 
 
-def _error(response: httpx.Response, status: int) -> str:
+def _error(response: httpx2.Response, status: int) -> str:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
@@ -63,7 +65,7 @@ def _error(response: httpx.Response, status: int) -> str:
 
 
 async def test_upload_must_match_the_signed_content_type(
-    store: LocalMediaStore, http: httpx.AsyncClient
+    store: LocalMediaStore, http: httpx2.AsyncClient
 ) -> None:
     url = await store.upload_url(KEY, "image/png", 4, 60)
     _error(await _put(http, url, b"abcd", "text/html"), 415)
@@ -71,7 +73,7 @@ async def test_upload_must_match_the_signed_content_type(
 
 
 async def test_upload_must_be_exactly_the_signed_size(
-    store: LocalMediaStore, http: httpx.AsyncClient
+    store: LocalMediaStore, http: httpx2.AsyncClient
 ) -> None:
     url = await store.upload_url(KEY, "image/png", 4, 60)
     _error(await _put(http, url, b"abcdef", "image/png"), 400)
@@ -81,7 +83,7 @@ async def test_upload_must_be_exactly_the_signed_size(
 
 
 async def test_a_body_longer_than_signed_is_cut_off(
-    store: LocalMediaStore, http: httpx.AsyncClient
+    store: LocalMediaStore, http: httpx2.AsyncClient
 ) -> None:
     url = await store.upload_url(KEY, "image/png", 4, 60)
 
@@ -95,7 +97,7 @@ async def test_a_body_longer_than_signed_is_cut_off(
 
 
 async def test_expired_urls_are_refused(
-    store: LocalMediaStore, http: httpx.AsyncClient, clock: Clock
+    store: LocalMediaStore, http: httpx2.AsyncClient, clock: Clock
 ) -> None:
     upload = await store.upload_url(KEY, "image/png", 4, 60)
     await store.put(KEY, b"abcd", "image/png")
@@ -107,7 +109,7 @@ async def test_expired_urls_are_refused(
 
 @pytest.mark.parametrize("param", ["signature", "size", "content_type", "expires"])
 async def test_changing_any_signed_value_is_refused(
-    store: LocalMediaStore, http: httpx.AsyncClient, param: str
+    store: LocalMediaStore, http: httpx2.AsyncClient, param: str
 ) -> None:
     url = await store.upload_url(KEY, "image/png", 4, 60)
     parts = urlsplit(url)
@@ -115,32 +117,32 @@ async def test_changing_any_signed_value_is_refused(
     query[param] = {"signature": "0" * 64, "size": "5", "content_type": "image/gif"}.get(
         param, str(int(query["expires"]) + 3600)
     )
-    tampered = parts._replace(query=httpx.QueryParams(query).__str__()).geturl()
+    tampered = parts._replace(query=httpx2.QueryParams(query).__str__()).geturl()
     content_type = query["content_type"]
     body = b"x" * int(query["size"])
     _error(await _put(http, tampered, body, content_type), 403)
 
 
-async def test_unsigned_requests_are_refused(http: httpx.AsyncClient) -> None:
+async def test_unsigned_requests_are_refused(http: httpx2.AsyncClient) -> None:
     _error(await http.get(f"http://media.test/media/{KEY}"), 403)
     _error(await http.put(f"http://media.test/media/{KEY}?expires=abc", content=b"x"), 403)
 
 
 async def test_invalid_keys_in_the_path_are_refused(
-    store: LocalMediaStore, http: httpx.AsyncClient
+    store: LocalMediaStore, http: httpx2.AsyncClient
 ) -> None:
     _error(await http.get("http://media.test/media/a%2F..%2F..%2Fetc?expires=1&signature=x"), 400)
     _error(await http.get("http://media.test/media/a//b?expires=1&signature=x"), 400)
 
 
 async def test_download_of_a_missing_object_is_not_found(
-    store: LocalMediaStore, http: httpx.AsyncClient
+    store: LocalMediaStore, http: httpx2.AsyncClient
 ) -> None:
     _error(await http.get(await store.download_url(KEY, 60)), 404)
 
 
 async def test_download_streams_large_objects(
-    store: LocalMediaStore, http: httpx.AsyncClient
+    store: LocalMediaStore, http: httpx2.AsyncClient
 ) -> None:
     data = bytes(range(256)) * 1024  # several chunks
     await store.put(KEY, data, "application/octet-stream")
@@ -153,7 +155,7 @@ async def test_download_streams_large_objects(
 async def test_routes_answer_404_when_media_is_not_local(store: LocalMediaStore) -> None:
     app = Starlette(routes=media_routes())
     app.state.stores = type("Stores", (), {"media": object()})()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app)) as client:
         _error(await client.get(await store.download_url(KEY, 60)), 404)
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 
@@ -163,17 +163,17 @@ async def durable_queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> s
     return await URLS[request.param](tmp_path)
 
 
-def _local_media_http(store: Any) -> httpx.AsyncClient:
+def _local_media_http(store: Any) -> httpx2.AsyncClient:
     from app.media_routes import media_routes
 
     app = Starlette(routes=media_routes())
     app.state.stores = type("Stores", (), {"media": store})()
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app))
 
 
 # How a client reaches each media engine's signed URLs: the app's routes for the local
-# folder; S3 URLs point at S3 itself (add "s3": lambda store: httpx.AsyncClient()).
-MEDIA_HTTP: dict[str, Callable[[Any], httpx.AsyncClient]] = {"file": _local_media_http}
+# folder; S3 URLs point at S3 itself (add "s3": lambda store: httpx2.AsyncClient()).
+MEDIA_HTTP: dict[str, Callable[[Any], httpx2.AsyncClient]] = {"file": _local_media_http}
 
 
 @pytest.fixture
