@@ -56,6 +56,10 @@ class UserStore(Protocol):
     async def add_to_stats(self, user_id: int, deltas: Mapping[str, int]) -> None:
         """Atomically add deltas to user_stats counters (no lost updates under concurrency)."""
 
+    async def ids_with_followers_over(self, threshold: int, limit: int) -> list[int]:
+        """Users with more than `threshold` followers (the celebrities of hybrid fan-out),
+        most followed first, at most `limit`."""
+
     async def get_settings(self, user_id: int) -> UserSettings | None: ...
 
     async def update_settings(self, user_id: int, changes: Mapping[str, Any]) -> UserSettings: ...
@@ -128,6 +132,20 @@ class FollowGraph(Protocol):
 
     async def is_following_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
         """For each (follower, followee): does the edge exist."""
+
+    async def request(self, follower_id: int, followee_id: int, at: datetime) -> bool:
+        """A pending follow request (to a protected account); True if new."""
+
+    async def withdraw_request(self, follower_id: int, followee_id: int) -> bool:
+        """Remove a pending request (approved, rejected or cancelled); True if there was one."""
+
+    async def requests_page(
+        self, followee_id: int, limit: int, after: int | None = None
+    ) -> list[FollowEdge]:
+        """Pending requests to followee_id, ordered by requester id, strictly after `after`."""
+
+    async def has_requested_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
+        """For each (follower, followee): is a request pending."""
 
 
 class EngagementStore(Protocol):

@@ -52,13 +52,49 @@ class SqliteFollowGraph:
     ) -> list[FollowEdge]:
         return await self._page("following", "following_id", user_id, limit, after)
 
+    async def requests_page(
+        self, followee_id: int, limit: int, after: int | None = None
+    ) -> list[FollowEdge]:
+        return await self._page(
+            "follow_requests", "follower_id", followee_id, limit, after, "requested_at"
+        )
+
+    async def request(self, follower_id: int, followee_id: int, at: datetime) -> bool:
+        async with self._db.write() as tx:
+            added = await tx.run(
+                "INSERT OR IGNORE INTO follow_requests (user_id, follower_id, requested_at) "
+                "VALUES (?, ?, ?)",
+                (followee_id, follower_id, ms_from_utc(at)),
+            )
+        return added == 1
+
+    async def withdraw_request(self, follower_id: int, followee_id: int) -> bool:
+        async with self._db.write() as tx:
+            removed = await tx.run(
+                "DELETE FROM follow_requests WHERE user_id = ? AND follower_id = ?",
+                (followee_id, follower_id),
+            )
+        return removed == 1
+
+    async def has_requested_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
+        # follow_requests is keyed (followee, follower): flip each pair.
+        flipped = [(followee, follower) for follower, followee in pairs]
+        found = await self._pairs_present("follow_requests", "user_id", "follower_id", flipped)
+        return [pair in found for pair in flipped]
+
     async def _page(
-        self, table: str, other: str, user_id: int, limit: int, after: int | None
+        self,
+        table: str,
+        other: str,
+        user_id: int,
+        limit: int,
+        after: int | None,
+        at_column: str = "followed_at",
     ) -> list[FollowEdge]:
         if limit <= 0:
             return []
         sql = (
-            f"SELECT {other} AS other_id, followed_at FROM {table} "
+            f"SELECT {other} AS other_id, {at_column} AS followed_at FROM {table} "
             f"WHERE user_id = ? AND {other} > ? ORDER BY {other} LIMIT ?"
         )
         # Snowflake ids are positive, so -1 starts before the first.
@@ -70,16 +106,22 @@ class SqliteFollowGraph:
         ]
 
     async def is_following_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
+        found = await self._pairs_present("following", "user_id", "following_id", pairs)
+        return [pair in found for pair in pairs]
+
+    async def _pairs_present(
+        self, table: str, first: str, second: str, pairs: Sequence[tuple[int, int]]
+    ) -> set[tuple[int, int]]:
         found: set[tuple[int, int]] = set()
         unique = list(dict.fromkeys(pairs))
         async with self._db.read() as tx:
             for chunk in chunked(unique, MAX_VARIABLES // 2):
                 values = ",".join("(?, ?)" for _ in chunk)
                 sql = (
-                    "SELECT user_id, following_id FROM following "
-                    f"WHERE (user_id, following_id) IN (VALUES {values})"
+                    f"SELECT {first} AS a, {second} AS b FROM {table} "
+                    f"WHERE ({first}, {second}) IN (VALUES {values})"
                 )
                 params = [value for pair in chunk for value in pair]
                 for row in await tx.rows(sql, params):
-                    found.add((row["user_id"], row["following_id"]))
-        return [pair in found for pair in pairs]
+                    found.add((row["a"], row["b"]))
+        return found

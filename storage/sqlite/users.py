@@ -177,6 +177,15 @@ class SqliteUserStore:
                 [*values, ms_from_utc(utcnow()), user_id],
             )
 
+    async def ids_with_followers_over(self, threshold: int, limit: int) -> list[int]:
+        async with self._db.read() as tx:  # idx_user_stats_followers_count answers this
+            rows = await tx.rows(
+                "SELECT user_id FROM user_stats WHERE followers_count > ? "
+                "ORDER BY followers_count DESC, user_id LIMIT ?",
+                (threshold, limit),
+            )
+        return [row["user_id"] for row in rows]
+
     async def get_settings(self, user_id: int) -> UserSettings | None:
         async with self._db.read() as tx:
             row = await _settings_row(tx, user_id)

@@ -89,3 +89,33 @@ async def test_is_following_many_of_many_pairs(
     strangers = [new_id() for _ in range(700)]
     pairs = [(reader, user) for user in [*strangers, *followed]]
     assert await follow_graph.is_following_many(pairs) == [False] * 700 + [True] * 5
+
+
+async def test_requests_are_pending_until_withdrawn_and_not_edges(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    owner, first, second = new_id(), new_id(), new_id()
+    at = utcnow()
+    assert await follow_graph.request(first, owner, at) is True
+    assert await follow_graph.request(first, owner, utcnow()) is False
+    assert await follow_graph.request(second, owner, at) is True
+    pending = await follow_graph.requests_page(owner, 10)
+    assert [edge.other_id for edge in pending] == sorted([first, second])
+    assert pending[0] == FollowEdge(owner, min(first, second), at)
+    assert await follow_graph.requests_page(owner, 10, after=min(first, second)) == pending[1:]
+    assert await follow_graph.has_requested_many([(first, owner), (owner, first)]) == [True, False]
+    assert await follow_graph.is_following_many([(first, owner)]) == [False]
+    assert await follow_graph.followers_page(owner, 10) == []
+    assert await follow_graph.withdraw_request(first, owner) is True
+    assert await follow_graph.withdraw_request(first, owner) is False
+    assert await follow_graph.has_requested_many([(first, owner), (second, owner)]) == [False, True]
+
+
+async def test_concurrent_withdrawals_have_one_winner(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    owner, asker = new_id(), new_id()
+    await follow_graph.request(asker, owner, utcnow())
+    tries = (follow_graph.withdraw_request(asker, owner) for _ in range(20))
+    results = await asyncio.gather(*tries)
+    assert results.count(True) == 1

@@ -209,3 +209,18 @@ async def test_update_settings(
     assert await user_store.get_settings(user.id) == expected
     with pytest.raises(NotFound):
         await user_store.update_settings(new_id(), {"language": "pt"})
+
+
+async def test_ids_with_followers_over_a_threshold(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    # Far above any real count, so other tests' users (on a shared server) stay below it.
+    line = 10**9  # fits the design's INT columns
+    big, medium, small = make_user(), make_user(), make_user()
+    for user, followers in ((big, line + 30), (medium, line + 20), (small, line)):
+        await user_store.create(user)
+        await user_store.add_to_stats(user.id, {"followers_count": followers})
+    ours = {big.id, medium.id, small.id}
+    found = await user_store.ids_with_followers_over(line, 1_000)
+    assert [user_id for user_id in found if user_id in ours] == [big.id, medium.id]
+    assert len(await user_store.ids_with_followers_over(line, 1)) == 1
