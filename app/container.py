@@ -8,10 +8,11 @@ from app import codec
 from app.ids import SnowflakeGenerator
 from app.readthrough import ReadThrough
 from app.services import accounts
+from app.services.celebrities import Celebrities
 from app.services.delete_tweet import DeleteTweet
 from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
 from app.services.fan_out import FanOut
-from app.services.follow_user import FollowUser, UnfollowUser
+from app.services.follow_user import AnswerFollowRequest, FollowUser, UnfollowUser
 from app.services.post_tweet import PostTweet
 from app.services.search import SearchTweets, Trending
 from app.settings import Settings
@@ -53,8 +54,10 @@ class Services:
     undo_retweet: UndoRetweet
     follow_user: FollowUser
     unfollow_user: UnfollowUser
+    answer_follow_request: AnswerFollowRequest
     fan_out: FanOut
     search_tweets: SearchTweets
+    celebrities: Celebrities
     trending: Trending
 
 
@@ -67,6 +70,7 @@ def _services(
     user_cache: ReadThrough[UserRecord],
 ) -> Services:
     sessions = accounts.SessionOpener(stores.sessions, tokens, settings.refresh_token_ttl_s)
+    celebrities = Celebrities(stores.users, settings.celebrity_followers)
     return Services(
         sign_up=accounts.SignUp(stores.users, ids, sessions),
         log_in=accounts.LogIn(stores.users, sessions),
@@ -82,7 +86,9 @@ def _services(
         undo_retweet=UndoRetweet(stores, tweet_cache, user_cache),
         follow_user=FollowUser(stores, user_cache),
         unfollow_user=UnfollowUser(stores, user_cache),
-        fan_out=FanOut(stores, settings.timeline_max_length),
+        answer_follow_request=AnswerFollowRequest(stores, user_cache),
+        fan_out=FanOut(stores, settings.timeline_max_length, celebrities),
+        celebrities=celebrities,
         search_tweets=SearchTweets(stores),
         trending=Trending(stores),
     )

@@ -14,6 +14,7 @@ from loaders.tweets import (
 from loaders.users import (
     FollowedByViewerLoader,
     FollowsViewerLoader,
+    RequestedByViewerLoader,
     UserByIdLoader,
     UserStatsByIdLoader,
 )
@@ -30,11 +31,13 @@ class Loaders:
         self.follows_viewer: FollowsViewerLoader | None = None
         self.liked_by_viewer: LikedByViewerLoader | None = None
         self.retweeted_by_viewer: RetweetedByViewerLoader | None = None
+        self.requested_by_viewer: RequestedByViewerLoader | None = None
         if viewer_id is not None:
             self.followed_by_viewer = FollowedByViewerLoader(stores.graph, viewer_id)
             self.follows_viewer = FollowsViewerLoader(stores.graph, viewer_id)
             self.liked_by_viewer = LikedByViewerLoader(stores.engagement, viewer_id)
             self.retweeted_by_viewer = RetweetedByViewerLoader(stores.engagement, viewer_id)
+            self.requested_by_viewer = RequestedByViewerLoader(stores.graph, viewer_id)
         self.visible_tweet_by_id = VisibleTweetByIdLoader(
             self.tweet_by_id, self.user_by_id, self.followed_by_viewer, viewer_id
         )
@@ -45,4 +48,5 @@ class Loaders:
             self.visible_tweet_by_id,
             self.followed_by_viewer,
             viewer_id,
+            chirp.services.celebrities.ids,
         )

@@ -5,7 +5,9 @@ even before the clean-up job has run)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import heapq
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiodataloader import DataLoader
@@ -40,6 +42,7 @@ class Pages:
         visible_tweets: DataLoader[int, TweetRecord | None],
         followed_by_viewer: DataLoader[int, bool] | None,
         viewer_id: int | None,
+        celebrities: Callable[[], Awaitable[Sequence[int]]],
     ) -> None:
         self._timelines = timelines
         self._graph = graph
@@ -47,6 +50,7 @@ class Pages:
         self._visible = visible_tweets
         self._followed = followed_by_viewer
         self._viewer_id = viewer_id
+        self._celebrities = celebrities
 
     def _timeline(self, kind: TimelineKind, owner_id: int) -> Fetch:
         async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
@@ -55,10 +59,21 @@ class Pages:
         return fetch
 
     async def home(self, first: int, after: Position | None) -> TweetPage:
+        """The fanned-out home timeline, merged with the author timelines of followed
+        celebrities (hybrid fan-out), in one order and with one kind of cursor."""
         assert self._viewer_id is not None
-        return await self._scan(
-            self._timeline(TimelineKind.HOME, self._viewer_id), first, after, True
-        )
+        sources = [self._timeline(TimelineKind.HOME, self._viewer_id)]
+        for celebrity in await self.followed_celebrities():
+            sources.append(self._timeline(TimelineKind.AUTHOR, celebrity))
+        fetch = sources[0] if len(sources) == 1 else _merged(sources)
+        return await self._scan(fetch, first, after, True)
+
+    async def followed_celebrities(self) -> list[int]:
+        celebrities = [c for c in await self._celebrities() if c != self._viewer_id]
+        if not celebrities or self._followed is None:
+            return []
+        followed = await self._followed.load_many(celebrities)
+        return [c for c, yes in zip(celebrities, followed, strict=True) if yes]
 
     async def author(self, author_id: int, first: int, after: Position | None) -> TweetPage:
         return await self._scan(self._timeline(TimelineKind.AUTHOR, author_id), first, after)
@@ -78,6 +93,10 @@ class Pages:
 
     async def followers(self, user_id: int, first: int, after: int | None) -> FollowPage:
         edges = await self._graph.followers_page(user_id, first + 1, after)
+        return FollowPage(edges[:first], len(edges) > first)
+
+    async def follow_requests(self, user_id: int, first: int, after: int | None) -> FollowPage:
+        edges = await self._graph.requests_page(user_id, first + 1, after)
         return FollowPage(edges[:first], len(edges) > first)
 
     async def following(self, user_id: int, first: int, after: int | None) -> FollowPage:
@@ -118,3 +137,19 @@ class Pages:
             tweet if entry.author_id == self._viewer_id or followed[entry.author_id] else None
             for entry, tweet in zip(entries, tweets, strict=True)
         ]
+
+
+def _merged(sources: list[Fetch]) -> Fetch:
+    """Several timelines read as one: newest first, each tweet once."""
+
+    async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
+        pages = await asyncio.gather(*(source(limit, after) for source in sources))
+        newest_first = heapq.merge(*pages, key=lambda e: e.position, reverse=True)
+        merged: dict[int, TimelineEntry] = {}
+        for entry in newest_first:
+            merged.setdefault(entry.tweet_id, entry)
+            if len(merged) == limit:
+                break
+        return list(merged.values())
+
+    return fetch

@@ -86,4 +86,19 @@ class VisibleTweetByIdLoader(DataLoader[int, TweetRecord | None]):
                 and may_see_author(self._viewer_id, author, follows.get(author.id, False))
             )
             visible.append(tweet if ok else None)
-        return visible
+        return await self._hide_retweets_of_hidden(visible)
+
+    async def _hide_retweets_of_hidden(
+        self, visible: list[TweetRecord | None]
+    ) -> list[TweetRecord | None]:
+        """A retweet shows only while the viewer may see what it retweets."""
+        originals = [t.retweet_of_tweet_id for t in visible if t and t.retweet_of_tweet_id]
+        if not originals:
+            return visible
+        seen = dict(zip(originals, await self.load_many(originals), strict=True))
+        return [
+            None
+            if t is not None and t.retweet_of_tweet_id and not seen[t.retweet_of_tweet_id]
+            else t
+            for t in visible
+        ]

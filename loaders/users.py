@@ -51,3 +51,15 @@ class FollowsViewerLoader(DataLoader[int, bool]):
 
     async def batch_load_fn(self, ids: Sequence[int]) -> list[bool]:
         return await self._graph.is_following_many([(uid, self._viewer_id) for uid in ids])
+
+
+class RequestedByViewerLoader(DataLoader[int, bool]):
+    """Has the viewer a pending follow request to each user."""
+
+    def __init__(self, graph: FollowGraph, viewer_id: int) -> None:
+        super().__init__()
+        self._graph = graph
+        self._viewer_id = viewer_id
+
+    async def batch_load_fn(self, ids: Sequence[int]) -> list[bool]:
+        return await self._graph.has_requested_many([(self._viewer_id, uid) for uid in ids])

@@ -111,16 +111,32 @@ class Mutation:
         tweet = await info.context.chirp.services.undo_retweet(viewer, database_id_of(id, "Tweet"))
         return Tweet.from_record(tweet)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Follow a user; for a protected account this sends a follow request."
+    )
     async def follow(self, info: Info, user_id: strawberry.ID) -> FollowPayload:
         viewer = info.context.require_viewer()
         target = database_id_of(user_id, "User", "userId")
-        user = await info.context.chirp.services.follow_user(viewer, target)
-        return FollowPayload(user=User.from_record(user), status=FollowStatus.FOLLOWING)
+        user, state = await info.context.chirp.services.follow_user(viewer, target)
+        return FollowPayload(user=User.from_record(user), status=FollowStatus(state.value))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Stop following a user, or withdraw a follow request.")
     async def unfollow(self, info: Info, user_id: strawberry.ID) -> FollowPayload:
         viewer = info.context.require_viewer()
         target = database_id_of(user_id, "User", "userId")
-        user = await info.context.chirp.services.unfollow_user(viewer, target)
+        user, state = await info.context.chirp.services.unfollow_user(viewer, target)
+        return FollowPayload(user=User.from_record(user), status=FollowStatus(state.value))
+
+    @strawberry.mutation(description="Let a user who asked follow your protected account.")
+    async def approve_follow_request(self, info: Info, user_id: strawberry.ID) -> FollowPayload:
+        viewer = info.context.require_viewer()
+        requester = database_id_of(user_id, "User", "userId")
+        user = await info.context.chirp.services.answer_follow_request(viewer, requester, True)
+        return FollowPayload(user=User.from_record(user), status=FollowStatus.FOLLOWING)
+
+    @strawberry.mutation(description="Turn down a follow request.")
+    async def reject_follow_request(self, info: Info, user_id: strawberry.ID) -> FollowPayload:
+        viewer = info.context.require_viewer()
+        requester = database_id_of(user_id, "User", "userId")
+        user = await info.context.chirp.services.answer_follow_request(viewer, requester, False)
         return FollowPayload(user=User.from_record(user), status=FollowStatus.NOT_FOLLOWING)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from app.context import Context
-from app.cursors import decode_position
+from app.cursors import decode_id_cursor, decode_position
 from app.errors import BadInput
 from app.search_query import parse_search
 from app.text import USERNAME_RE
 from schema.account import Settings
+from schema.follow import Follow, FollowConnection
 from schema.node import Node, from_global_id
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from schema.trend import Trend
@@ -67,6 +68,24 @@ class Query:
         if type_name == "User":
             return await _user(info, database_id)
         return None
+
+    @strawberry.field(description="Pending requests to follow the viewer (a protected account).")
+    async def follow_requests(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> FollowConnection:
+        viewer = info.context.require_viewer()
+        size, cursor = page_size(first), decode_id_cursor(after)
+        page = await info.context.loaders.pages.follow_requests(viewer, size, cursor)
+        follows = [
+            Follow(
+                follower_id=e.other_id,
+                followee_id=viewer,
+                followed_at=e.followed_at,
+                cursor_id=e.other_id,
+            )
+            for e in page.edges
+        ]
+        return FollowConnection.from_edges(follows, page.has_next)
 
     @strawberry.field(description="Tweets of the viewer and the accounts they follow.")
     async def home_timeline(

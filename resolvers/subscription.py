@@ -9,6 +9,7 @@ import strawberry
 
 from app.context import Context
 from app.cursors import decode_position, position_cursor
+from app.services.celebrities import author_channel
 from app.services.jobs import home_channel
 from schema.events import TimelineEvent, TimelineEventType
 from schema.node import to_global_id
@@ -47,7 +48,9 @@ class Subscription:
         viewer = info.context.require_viewer()
         resume_after = decode_position(after)
         events = info.context.chirp.stores.events
-        async with events.subscribe([home_channel(viewer)]) as stream:
+        celebrities = await info.context.loaders.pages.followed_celebrities()
+        channels = [home_channel(viewer), *(author_channel(c) for c in celebrities)]
+        async with events.subscribe(channels) as stream:
             replayed: set[int] = set()
             if resume_after is not None:
                 for tweet in await _missed(info, resume_after):

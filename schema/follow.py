@@ -69,6 +69,7 @@ class FollowConnection:
 @strawberry.enum
 class FollowStatus(Enum):
     FOLLOWING = "following"
+    REQUESTED = "requested"
     NOT_FOLLOWING = "not_following"
 
 

@@ -83,6 +83,11 @@ class User(Node):
         loader = info.context.loaders.follows_viewer
         return loader is not None and await loader.load(self.record.id)
 
+    @strawberry.field(description="Is a follow request from the viewer to this user pending.")
+    async def viewer_has_requested(self, info: Info) -> bool:
+        loader = info.context.loaders.requested_by_viewer
+        return loader is not None and await loader.load(self.record.id)
+
     async def _may_see_tweets(self, info: Info) -> bool:
         viewer = info.context.viewer_id
         if not self.record.protected or viewer == self.record.id:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from app.services import jobs
+from app.services.celebrities import Celebrities, author_channel
 from storage.records import SearchDocument, TimelineEntry, TimelineKind, TweetRecord
 from storage.registry import Stores
 
@@ -19,9 +20,10 @@ BACKFILL_TWEETS = 50
 
 
 class FanOut:
-    def __init__(self, stores: Stores, timeline_max_length: int) -> None:
+    def __init__(self, stores: Stores, timeline_max_length: int, celebrities: Celebrities) -> None:
         self._stores = stores
         self._max_length = timeline_max_length
+        self._celebrities = celebrities
 
     async def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
         handler = {
@@ -43,6 +45,10 @@ class FanOut:
             return
         entry = _entry(tweet)
         await self._publish([tweet.user_id], "ADDED", tweet.id)
+        if await self._celebrities.is_celebrity(tweet.user_id):
+            # O(1) writes: followers merge this author in when they read.
+            await self._publish_channel(author_channel(tweet.user_id), "ADDED", tweet.id)
+            return
         async for followers in self._follower_batches(tweet.user_id):
             await self._stores.timelines.push(TimelineKind.HOME, followers, entry)
             await self._publish(followers, "ADDED", tweet.id)
@@ -80,6 +86,11 @@ class FanOut:
                 TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry
             )
         await self._publish([tweet.user_id], "DELETED", tweet.id)
+        if await self._celebrities.is_celebrity(tweet.user_id):
+            # Reads already hide a deleted tweet; followers' copies from before the author
+            # crossed the threshold age out of their timelines.
+            await self._publish_channel(author_channel(tweet.user_id), "DELETED", tweet.id)
+            return
         async for followers in self._follower_batches(tweet.user_id):
             await self._stores.timelines.remove(TimelineKind.HOME, followers, entry)
             await self._publish(followers, "DELETED", tweet.id)
@@ -118,9 +129,12 @@ class FanOut:
             after = edges[-1].other_id
 
     async def _publish(self, user_ids: list[int], kind: str, tweet_id: int) -> None:
-        data = json.dumps({"type": kind, "tweetId": tweet_id}).encode()
         for user_id in user_ids:
-            await self._stores.events.publish(jobs.home_channel(user_id), data)
+            await self._publish_channel(jobs.home_channel(user_id), kind, tweet_id)
+
+    async def _publish_channel(self, channel: str, kind: str, tweet_id: int) -> None:
+        data = json.dumps({"type": kind, "tweetId": tweet_id}).encode()
+        await self._stores.events.publish(channel, data)
 
 
 def _entry(tweet: TweetRecord) -> TimelineEntry:

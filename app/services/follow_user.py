@@ -1,13 +1,24 @@
-"""Follow and unfollow: the edge is written at once (strong consistency); counts follow it,
-and the home timeline is back-filled or cleaned by a queued job."""
+"""Follow, unfollow and follow requests. The edge is written at once (strong consistency);
+counts follow it, and the home timeline is back-filled or cleaned by a queued job.
+
+Following a protected account only asks: the account's owner approves or rejects the
+request, and nothing of theirs reaches the asker before an approval."""
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from app.errors import BadInput, NotFoundError
 from app.readthrough import ReadThrough
 from app.services import jobs
 from storage.records import UserRecord, utcnow
 from storage.registry import Stores
+
+
+class FollowState(StrEnum):
+    FOLLOWING = "following"
+    REQUESTED = "requested"
+    NOT_FOLLOWING = "not_following"
 
 
 class _FollowChange:
@@ -23,26 +34,48 @@ class _FollowChange:
             raise NotFoundError("That user does not exist.", field="userId")
         return user
 
+    async def _add_edge(self, follower_id: int, followee_id: int) -> None:
+        if await self._stores.graph.follow(follower_id, followee_id, utcnow()):
+            await self._stores.users.add_to_stats(follower_id, {"following_count": 1})
+            await self._stores.users.add_to_stats(followee_id, {"followers_count": 1})
+        await self._stores.queue.enqueue(
+            jobs.BACKFILL, {"follower_id": follower_id, "followee_id": followee_id}
+        )
+
 
 class FollowUser(_FollowChange):
-    async def __call__(self, viewer_id: int, user_id: int) -> UserRecord:
+    async def __call__(self, viewer_id: int, user_id: int) -> tuple[UserRecord, FollowState]:
         user = await self._target(viewer_id, user_id)
-        if await self._stores.graph.follow(viewer_id, user_id, utcnow()):
-            await self._stores.users.add_to_stats(viewer_id, {"following_count": 1})
-            await self._stores.users.add_to_stats(user_id, {"followers_count": 1})
-        await self._stores.queue.enqueue(
-            jobs.BACKFILL, {"follower_id": viewer_id, "followee_id": user_id}
-        )
-        return user
+        [following] = await self._stores.graph.is_following_many([(viewer_id, user_id)])
+        if user.protected and not following:
+            await self._stores.graph.request(viewer_id, user_id, utcnow())
+            return user, FollowState.REQUESTED
+        await self._add_edge(viewer_id, user_id)
+        return user, FollowState.FOLLOWING
 
 
 class UnfollowUser(_FollowChange):
-    async def __call__(self, viewer_id: int, user_id: int) -> UserRecord:
+    """Ends a follow, or withdraws a pending request."""
+
+    async def __call__(self, viewer_id: int, user_id: int) -> tuple[UserRecord, FollowState]:
         user = await self._target(viewer_id, user_id)
+        await self._stores.graph.withdraw_request(viewer_id, user_id)
         if await self._stores.graph.unfollow(viewer_id, user_id):
             await self._stores.users.add_to_stats(viewer_id, {"following_count": -1})
             await self._stores.users.add_to_stats(user_id, {"followers_count": -1})
             await self._stores.queue.enqueue(
                 jobs.UNFOLLOW, {"follower_id": viewer_id, "followee_id": user_id}
             )
-        return user
+        return user, FollowState.NOT_FOLLOWING
+
+
+class AnswerFollowRequest(_FollowChange):
+    """The protected account's owner approves or rejects a pending request."""
+
+    async def __call__(self, owner_id: int, requester_id: int, approve: bool) -> UserRecord:
+        requester = await self._target(owner_id, requester_id)
+        if not await self._stores.graph.withdraw_request(requester_id, owner_id):
+            raise NotFoundError("There is no pending request from that user.", field="userId")
+        if approve:
+            await self._add_edge(requester_id, owner_id)
+        return requester
