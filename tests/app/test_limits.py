@@ -89,3 +89,18 @@ def test_mutation_rate_limit_per_user(limited: GraphQLClient) -> None:
     assert body["errors"][0]["extensions"]["retryAfterSeconds"] > 0
     assert not limited.post(post, token=bob).get("errors")  # per user
     assert not limited.post("{ me { id } }", token=alice).get("errors")  # queries are not limited
+
+
+def test_production_hides_introspection_suggestions_and_graphiql(tmp_path: Path) -> None:
+    with running_app(embedded_settings(tmp_path, env="production")) as client:
+        body = client.post("{ __schema { types { name } } }")
+        assert set(_codes(body)) == {"GRAPHQL_VALIDATION_FAILED"}
+        assert "introspection" in body["errors"][0]["message"].lower()
+        body = client.post("{ mee { id } }")
+        assert "Did you mean" not in body["errors"][0]["message"]
+        page = client.http.get("/graphql", headers={"accept": "text/html"})
+        assert "graphiql" not in page.text.lower()
+        assert "storeCalls" not in str(client.post("{ me { id } }"))
+    with running_app(embedded_settings(tmp_path / "dev")) as client:
+        assert "Did you mean" in client.post("{ mee { id } }")["errors"][0]["message"]
+        assert client.data("{ __schema { queryType { name } } }")["__schema"]["queryType"]

@@ -151,3 +151,70 @@ async def test_bad_token_is_refused_and_anonymous_cannot_subscribe(base_url: str
         assert message["type"] == "next"
         assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert (await client.next_payload())["type"] == "complete"
+
+
+@pytest.fixture
+def limited_url(tmp_path: Path) -> Iterator[str]:
+    from app.settings import Limits
+
+    settings = embedded_settings(tmp_path, limits=Limits(max_subscriptions_per_connection=2))
+    with live_server(settings) as url:
+        yield url
+
+
+async def test_subscriptions_per_connection_are_bounded(limited_url: str) -> None:
+    async with httpx2.AsyncClient(base_url=limited_url) as http:
+        reader = await sign_up(http, "reader")
+    async with ws_connect(limited_url) as socket:
+        client = Subscriber(socket)
+        await client.init(reader["accessToken"])
+        await client.subscribe("one", HOME)
+        await client.subscribe("two", HOME)  # at the limit: accepted
+        await client.subscribe("three", HOME)  # one over: refused, the others go on
+        refused = await client.next_payload()
+        assert refused["id"] == "three" and refused["type"] == "error"
+        assert refused["payload"][0]["message"] == "Subscription limit reached"
+        async with httpx2.AsyncClient(base_url=limited_url) as http:
+            await post(http, reader["accessToken"], "still live")
+        delivered = {(await client.next_payload())["id"] for _ in range(2)}
+        assert delivered == {"one", "two"}
+
+
+async def test_errors_stay_masked_over_websockets(base_url: str) -> None:
+    async with httpx2.AsyncClient(base_url=base_url) as http:
+        reader = await sign_up(http, "reader")
+    async with ws_connect(base_url) as socket:
+        client = Subscriber(socket)
+        await client.init(reader["accessToken"])
+        await client.subscribe("bad", HOME, {"after": "not-a-cursor"})
+        message = await client.next_payload()
+        assert message["payload"]["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert (await client.next_payload())["type"] == "complete"
+        await client.subscribe("ghost", "subscription { homeTimeline { nope } }")
+        message = await client.next_payload()
+        assert message["id"] == "ghost" and message["type"] == "error"
+        assert message["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_unexpected_errors_are_masked_over_websockets(
+    base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.cursors import position_cursor
+    from resolvers import subscription
+    from storage.records import utcnow
+
+    async def broken(*args: object) -> list[object]:
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(subscription, "_missed", broken)
+    async with httpx2.AsyncClient(base_url=base_url) as http:
+        reader = await sign_up(http, "reader")
+    async with ws_connect(base_url) as socket:
+        client = Subscriber(socket)
+        await client.init(reader["accessToken"])
+        await client.subscribe("s", HOME, {"after": position_cursor((utcnow(), 1))})
+        message = await client.next_payload()
+        [error] = message["payload"]["errors"]
+        assert error["message"] == "Unexpected error."
+        assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+        assert "secret detail" not in str(message)
