@@ -13,6 +13,7 @@ from app.services.delete_tweet import DeleteTweet
 from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
 from app.services.fan_out import FanOut
 from app.services.follow_user import AnswerFollowRequest, FollowUser, UnfollowUser
+from app.services.media import CreateMediaUpload
 from app.services.post_tweet import PostTweet
 from app.services.search import SearchTweets, Trending
 from app.settings import Settings
@@ -58,6 +59,7 @@ class Services:
     fan_out: FanOut
     search_tweets: SearchTweets
     celebrities: Celebrities
+    create_media_upload: CreateMediaUpload
     trending: Trending
 
 
@@ -89,6 +91,7 @@ def _services(
         answer_follow_request=AnswerFollowRequest(stores, user_cache),
         fan_out=FanOut(stores, settings.timeline_max_length, celebrities),
         celebrities=celebrities,
+        create_media_upload=CreateMediaUpload(stores.media, ids),
         search_tweets=SearchTweets(stores),
         trending=Trending(stores),
     )

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from storage.instrumented import unwrapped
 from storage.local_media import (
     MAX_UPLOAD_BYTES,
     InvalidKey,
@@ -31,7 +32,7 @@ class MediaError(Exception):
 
 def _store(request: Request) -> LocalMediaStore:
     stores = getattr(request.app.state, "stores", None)
-    store = getattr(stores, "media", None)
+    store = unwrapped(getattr(stores, "media", None))
     if not isinstance(store, LocalMediaStore):
         raise MediaError(404, "media is not served by this server")
     return store

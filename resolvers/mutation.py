@@ -14,6 +14,7 @@ from schema.inputs import (
     UpdateSettingsInput,
     provided,
 )
+from schema.media import MediaUpload
 from schema.node import database_id_of
 from schema.tweet import Tweet
 from schema.user import User
@@ -78,8 +79,23 @@ class Mutation:
             idempotency_key=input.idempotency_key,
             source=input.source,
             language=input.language,
+            media_ids=[str(media_id) for media_id in input.media_ids],
         )
         return Tweet.from_record(tweet)
+
+    @strawberry.mutation(
+        description="Start an upload: image/jpeg, png, webp, gif, video/mp4 or quicktime."
+    )
+    async def create_media_upload(self, info: Info, content_type: str, size: int) -> MediaUpload:
+        viewer = info.context.require_viewer()
+        upload = await info.context.chirp.services.create_media_upload(viewer, content_type, size)
+        return MediaUpload(
+            media_id=strawberry.ID(upload.media_id),
+            upload_url=upload.upload_url,
+            content_type=upload.content_type,
+            size=upload.size,
+            expires_at=upload.expires_at,
+        )
 
     @strawberry.mutation(description="Delete one of your tweets; returns its id.")
     async def delete_tweet(self, info: Info, id: strawberry.ID) -> strawberry.ID:

@@ -23,6 +23,9 @@ class PostTweetInput:
     )
     source: str | None = None
     language: str | None = None
+    media_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Up to 4 uploaded media (createMediaUpload)."
+    )
 
 
 @strawberry.input

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -9,6 +10,8 @@ import strawberry
 
 from app.context import Context
 from app.cursors import decode_position
+from app.services.media import DOWNLOAD_URL_TTL_S, content_type_of, media_id_of
+from schema.media import Media
 from schema.node import Node, to_global_id
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from storage.records import TweetCounts, TweetRecord
@@ -18,11 +21,6 @@ if TYPE_CHECKING:
 
 Info = strawberry.Info[Context, None]
 UserRef = Annotated["User", strawberry.lazy("schema.user")]
-
-
-@strawberry.type
-class Media:
-    url: str
 
 
 @strawberry.type
@@ -76,8 +74,15 @@ class Tweet(Node):
         return await self._linked(info, self.record.retweet_of_tweet_id)
 
     @strawberry.field
-    def media(self) -> list[Media]:
-        return [Media(url=url) for url in self.record.media_urls]
+    async def media(self, info: Info) -> list[Media]:
+        store = info.context.chirp.stores.media
+        urls = await asyncio.gather(
+            *(store.download_url(key, DOWNLOAD_URL_TTL_S) for key in self.record.media_urls)
+        )
+        return [
+            Media(id=strawberry.ID(media_id_of(key)), url=url, content_type=content_type_of(key))
+            for key, url in zip(self.record.media_urls, urls, strict=True)
+        ]
 
     @strawberry.field
     async def mentions(self, info: Info) -> list[UserRef]:

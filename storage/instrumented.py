@@ -50,6 +50,11 @@ class CountingProxy:
         return self._target.subscribe(*args, **kwargs)
 
 
+def unwrapped(port: Any) -> Any:
+    """The adapter behind a counting proxy (for code that needs its concrete type)."""
+    return port._target if isinstance(port, CountingProxy) else port
+
+
 def counting(stores: Stores) -> Stores:
     wrapped = {name: CountingProxy(name, getattr(stores, name)) for name in store_names()}
     return Stores(resources=stores.resources, **wrapped)

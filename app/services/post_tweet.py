@@ -4,12 +4,15 @@ re-runs the idempotent follow-ups, so a request that died half-way is completed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from app import text
 from app.errors import BadInput, Forbidden, NotFoundError
 from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.privacy import may_see_author, needs_follow_check
 from app.readthrough import ReadThrough
 from app.services import jobs
+from app.services.media import attachable_keys
 from storage.records import TimelineEntry, TimelineKind, TweetRecord, UserRecord, utc_from_ms
 from storage.registry import Stores
 
@@ -40,12 +43,14 @@ class PostTweet:
         idempotency_key: str | None = None,
         source: str | None = None,
         language: str | None = None,
+        media_ids: Sequence[str] = (),
     ) -> TweetRecord:
-        body = self._validated_text(body)
+        body = self._validated_text(body, with_media=bool(media_ids))
         if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
             raise BadInput("An idempotency key is 1 to 64 characters.", field="idempotencyKey")
         reply_to = await self._target(author_id, reply_to_id, "replyToId")
         quoted = await self._target(author_id, quote_of_id, "quoteOfId")
+        media = await attachable_keys(self._stores.media, author_id, media_ids)
         tweet_id = self._ids.next_id()
         created_at = utc_from_ms(id_timestamp_ms(tweet_id))
         draft = TweetRecord(
@@ -57,6 +62,7 @@ class PostTweet:
             reply_to_tweet_id=reply_to.id if reply_to else None,
             reply_to_user_id=reply_to.user_id if reply_to else None,
             quote_tweet_id=quoted.id if quoted else None,
+            media_urls=tuple(media),
             hashtags=text.hashtags(body),
             mentions=await self._mentions(body),
             language=language,
@@ -69,9 +75,9 @@ class PostTweet:
         return tweet
 
     @staticmethod
-    def _validated_text(body: str) -> str:
+    def _validated_text(body: str, with_media: bool) -> str:
         body = text.normalize(body)
-        if not body.strip():
+        if not body.strip() and not with_media:
             raise BadInput("A tweet needs some text.", field="text")
         if len(body) > text.MAX_TWEET_LENGTH:
             raise BadInput(
