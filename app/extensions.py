@@ -93,14 +93,19 @@ class MutationRateLimit(SchemaExtension):
 
 def schema_extensions(settings: Settings) -> list[Any]:
     limits = settings.limits
-    # Factories, so each operation gets fresh extension state; the parser and validation
-    # caches live at module level inside strawberry and are shared across requests.
+    # Factories, so each operation gets fresh extension state. The validation limiters are
+    # stateless and shared on purpose: they add validation rules, and the validation cache
+    # only hits while those rules are the same objects from one request to the next.
+    # The parser and validation caches live at module level inside strawberry.
+    depth = QueryDepthLimiter(max_depth=limits.max_depth)
+    aliases = MaxAliasesLimiter(max_alias_count=limits.max_aliases)
+    tokens = MaxTokensLimiter(max_token_count=limits.max_tokens)
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=1024),
         lambda: ValidationCache(maxsize=1024),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: depth,
+        lambda: aliases,
+        lambda: tokens,
         lambda: CostLimit(limits.max_cost),
         lambda: MutationRateLimit(limits.mutations_per_minute),
     ]

@@ -93,7 +93,7 @@ class Query:
     ) -> Timeline:
         info.context.require_viewer()
         size, position = page_size(first), decode_position(after)
-        return Timeline.from_page(await info.context.loaders.pages.home(size, position))
+        return await Timeline.build(info, await info.context.loaders.pages.home(size, position))
 
     @strawberry.field(
         description='Tweets matching words, "phrases", #hashtags, from:username, '
@@ -112,7 +112,8 @@ class Query:
         async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
             return await service.page(index_query, limit, after)
 
-        return Timeline.from_page(await info.context.loaders.pages.scan(fetch, size, position))
+        page = await info.context.loaders.pages.scan(fetch, size, position)
+        return await Timeline.build(info, page)
 
     @strawberry.field(description="Hashtags rising in the last hour, best first.")
     async def trending(self, info: Info, limit: int = 10) -> list[Trend]:

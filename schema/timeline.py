@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
 from app.cursors import position_cursor
 from app.errors import BadInput
 from loaders.pages import TweetPage
+from loaders.prefetch import node_fields, prefetch
 
 if TYPE_CHECKING:
     from schema.tweet import Tweet
@@ -35,11 +36,14 @@ class Timeline:
     page_info: PageInfo
 
     @classmethod
-    def from_page(cls, page: TweetPage) -> Timeline:
+    async def build(cls, info: Any, page: TweetPage) -> Timeline:
+        """The page's tweets with what the query selects on them prefetched in batches."""
         from schema.tweet import Tweet
 
+        wanted = node_fields(info.selected_fields)
+        extras = await prefetch(info.context.loaders, [t for _, t in page.items], wanted)
         edges = [
-            TimelineEdge(cursor=position_cursor(pos), node=Tweet.from_record(tweet))
+            TimelineEdge(cursor=position_cursor(pos), node=Tweet.from_record(tweet, extras))
             for pos, tweet in page.items
         ]
         end = position_cursor(page.end) if page.end is not None else None

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from aiodataloader import DataLoader
 
 from app.context import Context
 from app.cursors import decode_position
 from app.services.media import DOWNLOAD_URL_TTL_S, content_type_of, media_id_of
+from loaders.prefetch import TweetExtras
 from schema.media import Media
 from schema.node import Node, to_global_id
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
-from storage.records import TweetCounts, TweetRecord
+from storage.records import TweetCounts, TweetRecord, UserRecord
 
 if TYPE_CHECKING:
     from schema.user import User
@@ -32,9 +35,10 @@ class Tweet(Node):
     language: str | None
     source: str | None
     record: strawberry.Private[TweetRecord]
+    extras: strawberry.Private[TweetExtras | None] = None
 
     @classmethod
-    def from_record(cls, record: TweetRecord) -> Tweet:
+    def from_record(cls, record: TweetRecord, extras: TweetExtras | None = None) -> Tweet:
         return cls(
             id=to_global_id("Tweet", record.id),
             database_id=str(record.id),
@@ -44,16 +48,21 @@ class Tweet(Node):
             language=record.language,
             source=record.source,
             record=record,
+            extras=extras,
         )
 
-    @strawberry.field
-    async def author(self, info: Info) -> UserRef:
-        from schema.user import User
+    # The fields below answer from the page's prefetch when there is one (a plain lookup),
+    # and otherwise return an awaitable that goes through the request's loaders.
 
-        user = await info.context.loaders.user_by_id.load(self.record.user_id)
-        if user is None:  # an author row is written before any of their tweets
-            raise LookupError(f"tweet {self.record.id} has no author {self.record.user_id}")
-        return User.from_record(user)
+    @strawberry.field(graphql_type=UserRef)
+    def author(self, info: Info) -> User | Awaitable[User]:
+        authors = self.extras.authors if self.extras else None
+        if authors is not None:
+            return _user(self.record, authors.get(self.record.user_id))
+        return self._load_author(info)
+
+    async def _load_author(self, info: Info) -> User:
+        return _user(self.record, await info.context.loaders.user_by_id.load(self.record.user_id))
 
     async def _linked(self, info: Info, tweet_id: int | None) -> Tweet | None:
         if tweet_id is None:
@@ -91,34 +100,44 @@ class Tweet(Node):
         users = await info.context.loaders.user_by_id.load_many(list(self.record.mentions))
         return [User.from_record(user) for user in users if user is not None]
 
-    async def _counts(self, info: Info) -> TweetCounts:
-        return await info.context.loaders.tweet_counts_by_id.load(self.record.id)
+    def _count(self, info: Info, pick: Callable[[TweetCounts], int]) -> int | Awaitable[int]:
+        counts = self.extras.counts if self.extras else None
+        if counts is not None:
+            return pick(counts[self.record.id])
+        return self._load_count(info, pick)
 
-    @strawberry.field
-    async def like_count(self, info: Info) -> int:
-        return (await self._counts(info)).likes
+    async def _load_count(self, info: Info, pick: Callable[[TweetCounts], int]) -> int:
+        return pick(await info.context.loaders.tweet_counts_by_id.load(self.record.id))
 
-    @strawberry.field
-    async def retweet_count(self, info: Info) -> int:
-        return (await self._counts(info)).retweets
+    @strawberry.field(graphql_type=int)
+    def like_count(self, info: Info) -> int | Awaitable[int]:
+        return self._count(info, lambda counts: counts.likes)
 
-    @strawberry.field
-    async def reply_count(self, info: Info) -> int:
-        return (await self._counts(info)).replies
+    @strawberry.field(graphql_type=int)
+    def retweet_count(self, info: Info) -> int | Awaitable[int]:
+        return self._count(info, lambda counts: counts.retweets)
 
-    @strawberry.field
-    async def view_count(self, info: Info) -> int:
-        return (await self._counts(info)).views
+    @strawberry.field(graphql_type=int)
+    def reply_count(self, info: Info) -> int | Awaitable[int]:
+        return self._count(info, lambda counts: counts.replies)
 
-    @strawberry.field
-    async def viewer_has_liked(self, info: Info) -> bool:
-        loader = info.context.loaders.liked_by_viewer
-        return loader is not None and await loader.load(self.record.id)
+    @strawberry.field(graphql_type=int)
+    def view_count(self, info: Info) -> int | Awaitable[int]:
+        return self._count(info, lambda counts: counts.views)
 
-    @strawberry.field
-    async def viewer_has_retweeted(self, info: Info) -> bool:
-        loader = info.context.loaders.retweeted_by_viewer
-        return loader is not None and await loader.load(self.record.id)
+    @strawberry.field(graphql_type=bool)
+    def viewer_has_liked(self, info: Info) -> bool | Awaitable[bool]:
+        liked = self.extras.liked if self.extras else None
+        if liked is not None:
+            return liked[self.record.id]
+        return _viewer_flag(info.context.loaders.liked_by_viewer, self.record.id)
+
+    @strawberry.field(graphql_type=bool)
+    def viewer_has_retweeted(self, info: Info) -> bool | Awaitable[bool]:
+        retweeted = self.extras.retweeted if self.extras else None
+        if retweeted is not None:
+            return retweeted[self.record.id]
+        return _viewer_flag(info.context.loaders.retweeted_by_viewer, self.record.id)
 
     @strawberry.field
     async def replies(
@@ -127,4 +146,16 @@ class Tweet(Node):
         page = await info.context.loaders.pages.replies(
             self.record.id, page_size(first), decode_position(after)
         )
-        return Timeline.from_page(page)
+        return await Timeline.build(info, page)
+
+
+def _user(tweet: TweetRecord, user: UserRecord | None) -> User:
+    from schema.user import User
+
+    if user is None:  # an author row is written before any of their tweets
+        raise LookupError(f"tweet {tweet.id} has no author {tweet.user_id}")
+    return User.from_record(user)
+
+
+async def _viewer_flag(loader: DataLoader[int, bool] | None, tweet_id: int) -> bool:
+    return loader is not None and await loader.load(tweet_id)

@@ -102,9 +102,8 @@ class User(Node):
         size, position = page_size(first), decode_position(after)
         if not await self._may_see_tweets(info):
             return Timeline.empty()
-        return Timeline.from_page(
-            await info.context.loaders.pages.author(self.record.id, size, position)
-        )
+        page = await info.context.loaders.pages.author(self.record.id, size, position)
+        return await Timeline.build(info, page)
 
     @strawberry.field(description="Tweets this user liked, most recent like first.")
     async def likes(
@@ -113,9 +112,8 @@ class User(Node):
         size, position = page_size(first), decode_position(after)
         if not await self._may_see_tweets(info):
             return Timeline.empty()
-        return Timeline.from_page(
-            await info.context.loaders.pages.likes(self.record.id, size, position)
-        )
+        page = await info.context.loaders.pages.likes(self.record.id, size, position)
+        return await Timeline.build(info, page)
 
     @strawberry.field
     async def followers(
