@@ -89,6 +89,7 @@ URLS: dict[str, UrlFactory] = {
     "sqlite": fresh_sqlite,
     "memory": in_process,
     "file": fresh_media_folder,
+    "s3": server_url("CHIRP_MEDIA_URL"),
 }
 
 ENGINES: dict[str, list[str]] = {
@@ -99,7 +100,7 @@ ENGINES: dict[str, list[str]] = {
     "graph": ["sqlite"],
     "engagement": ["sqlite"],
     "search": ["sqlite"],
-    "media": ["file"],
+    "media": ["file", "s3"],
     "cache": ["memory"],
     "events": ["memory"],
     "queue": ["sqlite", "memory"],
@@ -173,7 +174,10 @@ def _local_media_http(store: Any) -> httpx2.AsyncClient:
 
 # How a client reaches each media engine's signed URLs: the app's routes for the local
 # folder; S3 URLs point at S3 itself (add "s3": lambda store: httpx2.AsyncClient()).
-MEDIA_HTTP: dict[str, Callable[[Any], httpx2.AsyncClient]] = {"file": _local_media_http}
+MEDIA_HTTP: dict[str, Callable[[Any], httpx2.AsyncClient]] = {
+    "file": _local_media_http,
+    "s3": lambda store: httpx2.AsyncClient(),
+}
 
 
 @pytest.fixture

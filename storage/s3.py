@@ -1,0 +1,137 @@
+"""S3MediaStore: media on any S3 endpoint through aioboto3.
+
+`s3://bucket?endpoint_url=http://127.0.0.1:9000&region=us-east-1` (endpoint_url is left out
+for AWS itself). Credentials come from the usual AWS environment or config. Clients upload
+and download with presigned URLs straight to S3; the upload URL signs the content type and
+length, so S3 refuses other bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import aioboto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+from storage.errors import StorageError, Unavailable
+from storage.local_media import validate_content_type, validate_key
+from storage.records import StoredObject
+from storage.registry import Resources
+
+if TYPE_CHECKING:
+    from storage.ports import MediaStore
+
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+_TIMEOUTS = Config(
+    signature_version="s3v4",
+    connect_timeout=5,
+    read_timeout=30,
+    retries={"max_attempts": 3, "mode": "standard"},
+    s3={"addressing_style": "path"},
+)
+
+
+class S3MediaStore:
+    def __init__(self, client: Any, bucket: str) -> None:
+        self._client = client
+        self._bucket = bucket
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        validate_key(key)
+        validate_content_type(content_type)
+        async with _errors():
+            await self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=data, ContentType=content_type
+            )
+
+    async def get(self, key: str) -> bytes | None:
+        validate_key(key)
+        try:
+            async with _errors():
+                response = await self._client.get_object(Bucket=self._bucket, Key=key)
+                async with response["Body"] as body:
+                    return bytes(await body.read())
+        except _Missing:
+            return None
+
+    async def head(self, key: str) -> StoredObject | None:
+        validate_key(key)
+        try:
+            async with _errors():
+                response = await self._client.head_object(Bucket=self._bucket, Key=key)
+        except _Missing:
+            return None
+        return StoredObject(key, int(response["ContentLength"]), str(response["ContentType"]))
+
+    async def upload_url(self, key: str, content_type: str, size: int, expires_s: int) -> str:
+        validate_key(key)
+        validate_content_type(content_type)
+        params = {
+            "Bucket": self._bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ContentLength": size,
+        }
+        url: str = await self._client.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=expires_s
+        )
+        return url
+
+    async def download_url(self, key: str, expires_s: int) -> str:
+        validate_key(key)
+        url: str = await self._client.generate_presigned_url(
+            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=expires_s
+        )
+        return url
+
+
+class _Missing(Exception):
+    pass
+
+
+@asynccontextmanager
+async def _errors() -> AsyncIterator[None]:
+    """Driver errors become storage errors; a missing object becomes _Missing."""
+    try:
+        yield
+    except ClientError as error:
+        code = str(error.response.get("Error", {}).get("Code", ""))
+        if code in _MISSING:
+            raise _Missing from None
+        raise StorageError(f"S3 refused the request: {code}") from error
+    except EndpointConnectionError as error:
+        raise Unavailable("S3 is unreachable") from error
+    except BotoCoreError as error:
+        raise Unavailable(f"S3 failed: {type(error).__name__}") from error
+
+
+def parse_url(url: str) -> tuple[str, dict[str, str]]:
+    parts = urlsplit(url)
+    if not parts.netloc:
+        raise ValueError(f"media URL {url!r} names no bucket: s3://bucket?endpoint_url=...")
+    options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    return parts.netloc, options
+
+
+async def open_media_store(url: str, resources: Resources) -> S3MediaStore:
+    bucket, options = parse_url(url)
+    stack = AsyncExitStack()
+    session = aioboto3.Session()
+    client = await stack.enter_async_context(
+        session.client(
+            "s3",
+            endpoint_url=options.get("endpoint_url"),
+            region_name=options.get("region", "us-east-1"),
+            config=_TIMEOUTS,
+        )
+    )
+    resources.on_close(stack.aclose)
+    return S3MediaStore(client, bucket)
+
+
+if TYPE_CHECKING:
+    _check: MediaStore = S3MediaStore(None, "")
