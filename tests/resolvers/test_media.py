@@ -4,6 +4,7 @@ the media to a tweet, fetch it back byte-identical through Tweet.media."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from tests.support.client import GraphQLClient
@@ -70,3 +71,24 @@ def test_media_rules(client: GraphQLClient) -> None:
         _path(upload["uploadUrl"]), content=b"x" * 11, headers={"Content-Type": "image/png"}
     )
     assert wrong.status_code >= 400
+
+
+def test_upload_attach_and_fetch_back_on_s3(tmp_path: Path) -> None:
+    import httpx2
+
+    from tests.backends import backend_url
+    from tests.support.client import embedded_settings, running_app
+
+    settings = embedded_settings(tmp_path, media_url=backend_url("CHIRP_MEDIA_URL"))
+    with running_app(settings) as client, httpx2.Client() as s3:
+        token = client.sign_up("alice")["accessToken"]
+        image = b"\xff\xd8\xff\xe0" + os.urandom(100_000)
+        upload = client.data(UPLOAD, {"type": "image/jpeg", "size": len(image)}, token)[
+            "createMediaUpload"
+        ]
+        put = s3.put(upload["uploadUrl"], content=image, headers={"Content-Type": "image/jpeg"})
+        assert put.status_code == 200, put.text
+        tweet = client.data(POST, {"text": "on s3", "media": [upload["mediaId"]]}, token)
+        [media] = tweet["postTweet"]["media"]
+        fetched = s3.get(media["url"])
+        assert fetched.status_code == 200 and fetched.content == image
