@@ -1,0 +1,2 @@
+CREATE DATABASE chirp_shard0;
+CREATE DATABASE chirp_shard1;
