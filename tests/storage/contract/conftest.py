@@ -90,15 +90,16 @@ URLS: dict[str, UrlFactory] = {
     "memory": in_process,
     "file": fresh_media_folder,
     "s3": server_url("CHIRP_MEDIA_URL"),
+    "cassandra": server_url("CHIRP_TWEETS_URL"),
 }
 
 ENGINES: dict[str, list[str]] = {
     "users": ["sqlite"],
     "sessions": ["sqlite"],
-    "tweets": ["sqlite"],
-    "timelines": ["sqlite"],
-    "graph": ["sqlite"],
-    "engagement": ["sqlite"],
+    "tweets": ["sqlite", "cassandra"],
+    "timelines": ["sqlite", "cassandra"],
+    "graph": ["sqlite", "cassandra"],
+    "engagement": ["sqlite", "cassandra"],
     "search": ["sqlite"],
     "media": ["file", "s3"],
     "cache": ["memory"],

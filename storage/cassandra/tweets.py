@@ -1,0 +1,89 @@
+"""CassandraTweetStore: tweets by id, idempotency keys claimed with lightweight transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from storage.cassandra.session import CassandraSession, gather, utc
+from storage.records import TweetRecord
+
+_COLUMNS = (
+    "tweet_id, user_id, text, created_at, updated_at, reply_to_tweet_id, reply_to_user_id, "
+    "retweet_of_tweet_id, quote_tweet_id, media_urls, hashtags, mentions, language, source, "
+    "is_deleted"
+)
+_INSERT = f"INSERT INTO {{ks}}.tweets ({_COLUMNS}) VALUES ({', '.join('?' * 15)}) IF NOT EXISTS"
+_SELECT = f"SELECT {_COLUMNS} FROM {{ks}}.tweets WHERE tweet_id = ?"
+
+
+def _tweet(row: dict[str, Any]) -> TweetRecord:
+    return TweetRecord(
+        id=row["tweet_id"],
+        user_id=row["user_id"],
+        text=row["text"],
+        created_at=utc(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=utc(row["updated_at"]),  # type: ignore[arg-type]
+        reply_to_tweet_id=row["reply_to_tweet_id"],
+        reply_to_user_id=row["reply_to_user_id"],
+        retweet_of_tweet_id=row["retweet_of_tweet_id"],
+        quote_tweet_id=row["quote_tweet_id"],
+        media_urls=tuple(row["media_urls"] or ()),
+        hashtags=tuple(row["hashtags"] or ()),
+        mentions=tuple(row["mentions"] or ()),
+        language=row["language"],
+        source=row["source"],
+        is_deleted=bool(row["is_deleted"]),
+    )
+
+
+def _values(tweet: TweetRecord) -> list[Any]:
+    return [
+        tweet.id, tweet.user_id, tweet.text, tweet.created_at, tweet.updated_at,
+        tweet.reply_to_tweet_id, tweet.reply_to_user_id, tweet.retweet_of_tweet_id,
+        tweet.quote_tweet_id, list(tweet.media_urls), list(tweet.hashtags),
+        list(tweet.mentions), tweet.language, tweet.source, tweet.is_deleted,
+    ]  # fmt: skip
+
+
+class CassandraTweetStore:
+    def __init__(self, db: CassandraSession) -> None:
+        self._db = db
+
+    async def create(
+        self, tweet: TweetRecord, idempotency_key: str | None = None
+    ) -> tuple[TweetRecord, bool]:
+        """The tweet row first, then the key: a key's tweet always exists, so a losing retry
+        can read the winner's at once (and removes its own row, never seen by anyone)."""
+        inserted, existing = await self._db.applied(_INSERT, _values(tweet))
+        if not inserted:
+            return _tweet(existing), False
+        if idempotency_key is None:
+            return tweet, True
+        claimed, holder = await self._db.applied(
+            "INSERT INTO {ks}.tweet_idempotency_keys (user_id, key, tweet_id) "
+            "VALUES (?, ?, ?) IF NOT EXISTS",
+            (tweet.user_id, idempotency_key, tweet.id),
+        )
+        if claimed:
+            return tweet, True
+        await self._db.run("DELETE FROM {ks}.tweets WHERE tweet_id = ?", (tweet.id,))
+        [first] = await self.get_many([holder["tweet_id"]])
+        assert first is not None  # written before its key was claimed
+        return first, False
+
+    async def get_many(self, ids: Sequence[int]) -> list[TweetRecord | None]:
+        unique = list(dict.fromkeys(ids))
+        rows = await gather(self._db.run(_SELECT, (tweet_id,)) for tweet_id in unique)
+        found = {tweet_id: _tweet(r[0]) for tweet_id, r in zip(unique, rows, strict=True) if r}
+        return [found.get(tweet_id) for tweet_id in ids]
+
+    async def mark_deleted(self, tweet_id: int, at: datetime) -> bool:
+        """A conditional update: of concurrent deletions exactly one applies."""
+        applied, _ = await self._db.applied(
+            "UPDATE {ks}.tweets SET is_deleted = true, deleted_at = ?, updated_at = ? "
+            "WHERE tweet_id = ? IF is_deleted = false",
+            (at, at, tweet_id),
+        )
+        return applied
