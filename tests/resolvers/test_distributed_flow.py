@@ -1,5 +1,5 @@
-"""The core flow with tweets, timelines, the graph and engagement on Apache Cassandra (and
-every other store the environment configures), over HTTP as a client sends it."""
+"""The core flow with users on PostgreSQL (two physical shards) and tweets, timelines, the
+graph and engagement on Apache Cassandra, over HTTP as a client sends it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ COUNTS = """query($id: ID!) { tweet(id: $id) { likeCount retweetCount replyCount
 
 @pytest.fixture
 def cassandra_client(tmp_path: Path) -> Iterator[GraphQLClient]:
-    settings = embedded_settings(tmp_path, tweets_url=backend_url("CHIRP_TWEETS_URL"))
+    settings = embedded_settings(
+        tmp_path,
+        users_url=backend_url("CHIRP_USERS_URL"),
+        tweets_url=backend_url("CHIRP_TWEETS_URL"),
+    )
     with running_app(settings) as client:
         yield client
 
@@ -28,7 +32,7 @@ def _name(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(3)}"
 
 
-def test_core_flow_on_cassandra(cassandra_client: GraphQLClient) -> None:
+def test_core_flow_on_postgresql_and_cassandra(cassandra_client: GraphQLClient) -> None:
     client = cassandra_client
     reader, writer = client.sign_up(_name("reader")), client.sign_up(_name("writer"))
     client.follow(reader["accessToken"], writer["user"]["id"])

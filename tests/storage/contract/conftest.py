@@ -91,11 +91,12 @@ URLS: dict[str, UrlFactory] = {
     "file": fresh_media_folder,
     "s3": server_url("CHIRP_MEDIA_URL"),
     "cassandra": server_url("CHIRP_TWEETS_URL"),
+    "postgresql": server_url("CHIRP_USERS_URL"),
 }
 
 ENGINES: dict[str, list[str]] = {
-    "users": ["sqlite"],
-    "sessions": ["sqlite"],
+    "users": ["sqlite", "postgresql"],
+    "sessions": ["sqlite", "postgresql"],
     "tweets": ["sqlite", "cassandra"],
     "timelines": ["sqlite", "cassandra"],
     "graph": ["sqlite", "cassandra"],

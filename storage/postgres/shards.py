@@ -1,0 +1,108 @@
+"""Physical shards: one asyncpg pool per database, the shard map that places the 100
+logical shards on them, and the mapping of driver errors to storage errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
+
+from storage.errors import StorageError, Unavailable
+from storage.sharding import LOGICAL_SHARDS, ShardMap
+
+T = TypeVar("T")
+CONNECT_TIMEOUT_S = 5.0
+STATEMENT_TIMEOUT_S = 10.0
+
+
+def split_dsns(url: str) -> list[str]:
+    dsns = [dsn.strip() for dsn in url.split(",") if dsn.strip()]
+    if not dsns or not all(dsn.startswith(("postgresql://", "postgres://")) for dsn in dsns):
+        raise ValueError(f"users URL {url!r} must be postgresql://... DSNs separated by commas")
+    return dsns
+
+
+@asynccontextmanager
+async def driver_errors(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.InterfaceError,
+    ) as error:
+        raise Unavailable(f"PostgreSQL unavailable ({what}): {type(error).__name__}") from error
+    except asyncpg.PostgresError as error:
+        raise StorageError(f"PostgreSQL refused ({what}): {error}") from error
+
+
+class Shards:
+    def __init__(self, pools: list[asyncpg.Pool], shard_map: ShardMap) -> None:
+        self.pools = pools
+        self.map = shard_map
+
+    @classmethod
+    async def open(cls, url: str, min_size: int = 1, max_size: int = 10) -> Shards:
+        pools: list[asyncpg.Pool] = []
+        try:
+            for dsn in split_dsns(url):
+                async with driver_errors("connect"):
+                    pool = await asyncio.wait_for(
+                        asyncpg.create_pool(
+                            dsn,
+                            min_size=min_size,
+                            max_size=max_size,
+                            timeout=CONNECT_TIMEOUT_S,
+                            command_timeout=STATEMENT_TIMEOUT_S,
+                        ),
+                        CONNECT_TIMEOUT_S * 2,
+                    )
+                pools.append(pool)
+            shards = cls(pools, ShardMap.round_robin(len(pools)))
+            await shards.reload_map()
+            return shards
+        except BaseException:
+            await asyncio.gather(*(pool.close() for pool in pools))
+            raise
+
+    async def reload_map(self) -> None:
+        async with driver_errors("shard map"):
+            rows = await self.pools[0].fetch("SELECT logical_shard, physical_shard FROM shard_map")
+        if len(rows) != LOGICAL_SHARDS:
+            raise StorageError("the shard map is missing: run `chirp migrate` first")
+        placement = {row["logical_shard"]: row["physical_shard"] for row in rows}
+        if max(placement.values()) >= len(self.pools):
+            raise StorageError("the shard map names more physical shards than CHIRP_USERS_URL")
+        self.map = ShardMap.from_rows(placement)
+
+    def for_id(self, entity_id: int) -> asyncpg.Pool:
+        return self.pools[self.map.physical_for_id(entity_id)]
+
+    def for_key(self, key: str) -> asyncpg.Pool:
+        return self.pools[self.map.physical_for_key(key)]
+
+    async def each(self, work: Callable[[asyncpg.Pool], Awaitable[T]]) -> list[T]:
+        """The same work on every physical shard, concurrently."""
+        return list(await asyncio.gather(*(work(pool) for pool in self.pools)))
+
+    async def by_id(
+        self, ids: Sequence[int], work: Callable[[asyncpg.Pool, list[int]], Awaitable[list[T]]]
+    ) -> list[T]:
+        """Ids grouped by physical shard, one call per shard, concurrently; results joined."""
+        groups = self.map.group_ids(dict.fromkeys(ids))
+        results = await asyncio.gather(
+            *(work(self.pools[physical], group) for physical, group in groups.items())
+        )
+        return [item for result in results for item in result]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(pool.close() for pool in self.pools))
+
+
+async def fetch(pool: asyncpg.Pool, sql: str, *args: Any) -> list[Any]:
+    async with driver_errors("query"):
+        return list(await pool.fetch(sql, *args))
