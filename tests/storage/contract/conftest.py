@@ -92,6 +92,7 @@ URLS: dict[str, UrlFactory] = {
     "s3": server_url("CHIRP_MEDIA_URL"),
     "cassandra": server_url("CHIRP_TWEETS_URL"),
     "postgresql": server_url("CHIRP_USERS_URL"),
+    "redis": server_url("CHIRP_CACHE_URL", fresh="stream"),
 }
 
 ENGINES: dict[str, list[str]] = {
@@ -103,13 +104,13 @@ ENGINES: dict[str, list[str]] = {
     "engagement": ["sqlite", "cassandra"],
     "search": ["sqlite"],
     "media": ["file", "s3"],
-    "cache": ["memory"],
-    "events": ["memory"],
-    "queue": ["sqlite", "memory"],
+    "cache": ["memory", "redis"],
+    "events": ["memory", "redis"],
+    "queue": ["sqlite", "memory", "redis"],
 }
 
 # Queues that survive their process (reopened on the same URL, the jobs are still there).
-DURABLE_QUEUES = {"sqlite"}
+DURABLE_QUEUES = {"sqlite", "redis"}
 
 
 def engines(port: str) -> list[Any]:

@@ -1,0 +1,130 @@
+"""RedisJobQueue: jobs on a Redis Stream read through a consumer group.
+
+A job is one stream entry; a consumer reads new entries with XREADGROUP (each goes to one
+consumer) and acknowledges them only when its work is done. A failed job is written again
+with one more attempt (keeping its job id) and the old entry acknowledged; after the last
+attempt it moves to the dead-letter stream instead. Entries a dead consumer left pending
+are reclaimed with XAUTOCLAIM and written again the same way, so a job that keeps killing
+its worker dies too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from storage.records import Job
+from storage.redis.client import redis_errors
+
+GROUP = "workers"
+RECLAIMER = "reclaimer"
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+class RedisJobQueue:
+    def __init__(
+        self, client: Redis, stream: str, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    ) -> None:
+        self._client = client
+        self._stream = f"chirp:jobs:{stream}"
+        self._dead = f"{self._stream}:dead"
+        self._max_attempts = max_attempts
+        self._entries: dict[str, str] = {}  # job id -> stream entry id, for jobs reserved here
+
+    async def ensure_group(self) -> None:
+        async with redis_errors("create group"):
+            try:
+                await self._client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+
+    async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str:
+        async with redis_errors("enqueue"):
+            entry = await self._client.xadd(
+                self._stream, {"kind": kind, "payload": json.dumps(dict(payload)), "attempts": 0}
+            )
+        return _text(entry)
+
+    async def reserve(self, consumer: str, limit: int, wait_s: float) -> list[Job]:
+        block = int(wait_s * 1000) if wait_s > 0 else None
+        async with redis_errors("reserve"):
+            found: Any = await self._client.xreadgroup(
+                GROUP, consumer, {self._stream: ">"}, count=limit, block=block
+            )
+        jobs = []
+        for _, entries in found or []:
+            for entry_id, fields in entries:
+                job = _job(_text(entry_id), fields)
+                self._entries[job.id] = _text(entry_id)
+                jobs.append(job)
+        return jobs
+
+    async def ack(self, job: Job) -> None:
+        entry = self._entries.pop(job.id, job.id)
+        async with redis_errors("ack"), self._client.pipeline(transaction=True) as pipe:
+            pipe.xack(self._stream, GROUP, entry)
+            pipe.xdel(self._stream, entry)
+            await pipe.execute()
+
+    async def fail(self, job: Job, error: str) -> None:
+        entry = self._entries.pop(job.id, job.id)
+        await self._again(entry, job, error)
+
+    async def _again(self, entry: str, job: Job, error: str) -> None:
+        attempts = job.attempts + 1
+        fields: Any = {
+            "job_id": job.id,
+            "kind": job.kind,
+            "payload": json.dumps(job.payload),
+            "attempts": attempts,
+            "error": error[:1000],
+        }
+        target = self._dead if attempts >= self._max_attempts else self._stream
+        async with redis_errors("retry"), self._client.pipeline(transaction=True) as pipe:
+            pipe.xadd(target, fields)
+            pipe.xack(self._stream, GROUP, entry)
+            pipe.xdel(self._stream, entry)
+            await pipe.execute()
+
+    async def reclaim(self, idle_s: float) -> int:
+        idle_ms = max(0, int(idle_s * 1000))
+        reclaimed = 0
+        cursor = "0-0"
+        while True:
+            async with redis_errors("reclaim"):
+                result = await self._client.xautoclaim(
+                    self._stream, GROUP, RECLAIMER, idle_ms, start_id=cursor, count=100
+                )
+            cursor, entries = _text(result[0]), result[1]
+            for entry_id, fields in entries:
+                if fields is None:
+                    continue  # deleted meanwhile
+                job = _job(_text(entry_id), fields)
+                await self._again(_text(entry_id), job, "reclaimed: its consumer went quiet")
+                reclaimed += 1
+            if cursor == "0-0":
+                return reclaimed
+
+    async def dead_letters(self, limit: int) -> list[Job]:
+        async with redis_errors("dead letters"):
+            entries: Any = await self._client.xrange(self._dead, count=limit)
+        return [_job(_text(entry_id), fields) for entry_id, fields in entries]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _job(entry_id: str, fields: Mapping[Any, Any]) -> Job:
+    values = {_text(k): _text(v) for k, v in fields.items()}
+    return Job(
+        id=values.get("job_id", entry_id),
+        kind=values["kind"],
+        payload=json.loads(values["payload"]),
+        attempts=int(values.get("attempts", 0)),
+    )
