@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from app import container
 from app.body_limit import BodySizeLimit
 from app.graphql_app import ChirpGraphQL
+from app.invalidation import Invalidation, listening
 from app.settings import Settings, ensure_secret_key, from_env
 from app.worker import Worker
 from schema.schema import build_schema
@@ -38,13 +39,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.chirp = chirp
         app.state.stores = stores
         graphql.bind(chirp)
+        invalidation = None
+        if stores.cache.shared:
+            caches = {"tweet": chirp.tweet_cache, "user": chirp.user_cache}
+            invalidation = Invalidation(stores.events, caches)
+            chirp.tweet_cache.announce = chirp.user_cache.announce = invalidation.announce
         stop = asyncio.Event()
         workers = []
         if settings.run_workers:
             worker = Worker(stores.queue, chirp.services.fan_out)
             workers.append(asyncio.create_task(worker.run(stop, wait_s=0.5)))
         try:
-            yield
+            async with contextlib.AsyncExitStack() as stack:
+                if invalidation is not None:
+                    await stack.enter_async_context(listening(invalidation))
+                yield
         finally:
             stop.set()
             for task in workers:

@@ -34,6 +34,8 @@ class ReadThrough(Generic[T]):
         self._l1_ttl_s = l1_ttl_s
         self._cache = cache if cache.shared else None
         self._cache_ttl_s = cache_ttl_s
+        # Set when other processes keep L1 copies too (a shared cache): tells them to forget.
+        self.announce: Callable[[str, Sequence[int]], Awaitable[None]] | None = None
 
     def key(self, entity_id: int) -> str:
         return f"{self._prefix}:{entity_id}"
@@ -84,6 +86,8 @@ class ReadThrough(Generic[T]):
             self._l1.delete(key)
         if self._cache is not None:
             await self._cache.delete_many(keys)
+        if self.announce is not None:
+            await self.announce(self._prefix, ids)
 
     def clear_local(self) -> None:
         self._l1.clear()
