@@ -1,4 +1,4 @@
-"""`chirp serve | worker | migrate | seed | print-schema`."""
+"""`chirp serve | worker | migrate | seed | shards move | print-schema`."""
 
 from __future__ import annotations
 
@@ -76,6 +76,27 @@ async def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _move_shard(args: argparse.Namespace) -> int:
+    from storage.postgres.moves import move_logical_shard
+    from storage.postgres.shards import Shards
+    from storage.registry import scheme_of
+
+    settings = from_env()
+    if scheme_of(settings.users_url) != "postgresql":
+        print("chirp shards move needs CHIRP_USERS_URL to name PostgreSQL shards", file=sys.stderr)
+        return 2
+    shards = await Shards.open(settings.users_url)
+    try:
+        report = await move_logical_shard(shards, args.logical_shard, args.target)
+    finally:
+        await shards.close()
+    print(
+        f"logical shard {report.logical_shard}: physical {report.source} -> {report.target} "
+        f"({report.users} users, {report.claims} claims, {report.sessions} sessions)"
+    )
+    return 0
+
+
 def _print_schema(args: argparse.Namespace) -> int:
     from schema.schema import printed_schema
 
@@ -107,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     seeder.add_argument("--users", type=int, default=12_000)
     seeder.add_argument("--tweets", type=int, default=3_000)
     seeder.add_argument("--celebrities", type=int, default=3)
+    shards = commands.add_parser("shards", help="PostgreSQL user shards")
+    shard_commands = shards.add_subparsers(dest="shards_command", required=True)
+    move = shard_commands.add_parser("move", help="move a logical shard to another database")
+    move.add_argument("logical_shard", type=int, help="0..99")
+    move.add_argument("target", type=int, help="index of the database in CHIRP_USERS_URL")
     printer = commands.add_parser("print-schema", help="print the GraphQL SDL")
     printer.add_argument("--output", "-o")
     args = parser.parse_args(argv)
@@ -119,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_worker(args))
     if args.command == "seed":
         return asyncio.run(_seed(args))
+    if args.command == "shards":
+        return asyncio.run(_move_shard(args))
     return _print_schema(args)
 
 

@@ -4,6 +4,7 @@ logical shards on them, and the mapping of driver errors to storage errors."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -40,10 +41,15 @@ async def driver_errors(what: str) -> AsyncIterator[None]:
         raise StorageError(f"PostgreSQL refused ({what}): {error}") from error
 
 
+MAP_REFRESH_S = 1.0  # how stale a process's shard map may be; a move waits longer than this
+
+
 class Shards:
     def __init__(self, pools: list[asyncpg.Pool], shard_map: ShardMap) -> None:
         self.pools = pools
         self.map = shard_map
+        self.map_version = 0
+        self._refresher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, min_size: int = 1, max_size: int = 10) -> Shards:
@@ -64,13 +70,27 @@ class Shards:
                 pools.append(pool)
             shards = cls(pools, ShardMap.round_robin(len(pools)))
             await shards.reload_map()
+            shards._refresher = asyncio.create_task(shards._keep_map_fresh())
             return shards
         except BaseException:
             await asyncio.gather(*(pool.close() for pool in pools))
             raise
 
+    async def _keep_map_fresh(self) -> None:
+        """A cheap version check every MAP_REFRESH_S; the map itself only when it changed."""
+        while True:
+            await asyncio.sleep(MAP_REFRESH_S)
+            try:
+                async with driver_errors("shard map version"):
+                    version = await self.pools[0].fetchval("SELECT version FROM shard_map_version")
+                if version != self.map_version:
+                    await self.reload_map()
+            except StorageError:
+                continue  # the next round tries again; the old map keeps serving meanwhile
+
     async def reload_map(self) -> None:
         async with driver_errors("shard map"):
+            version = await self.pools[0].fetchval("SELECT version FROM shard_map_version")
             rows = await self.pools[0].fetch("SELECT logical_shard, physical_shard FROM shard_map")
         if len(rows) != LOGICAL_SHARDS:
             raise StorageError("the shard map is missing: run `chirp migrate` first")
@@ -78,6 +98,7 @@ class Shards:
         if max(placement.values()) >= len(self.pools):
             raise StorageError("the shard map names more physical shards than CHIRP_USERS_URL")
         self.map = ShardMap.from_rows(placement)
+        self.map_version = int(version or 0)
 
     def for_id(self, entity_id: int) -> asyncpg.Pool:
         return self.pools[self.map.physical_for_id(entity_id)]
@@ -100,6 +121,10 @@ class Shards:
         return [item for result in results for item in result]
 
     async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
         await asyncio.gather(*(pool.close() for pool in self.pools))
 
 

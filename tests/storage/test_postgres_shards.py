@@ -18,6 +18,7 @@ from storage.errors import Conflict, Unavailable
 from storage.postgres import PostgresUserStore, migrate
 from storage.postgres.shards import Shards, split_dsns
 from storage.records import UserRecord, utcnow
+from storage.sharding import shard_of_id
 from tests.backends import backend_url
 
 ids = SnowflakeGenerator(worker_id=secrets.randbelow(1024))
@@ -140,3 +141,60 @@ async def test_an_unreachable_postgresql_is_unavailable_quickly() -> None:
     with pytest.raises(Unavailable):
         await Shards.open("postgresql://chirp@127.0.0.1:1/nowhere")
     assert time.monotonic() - started < 15
+
+
+async def test_moving_a_logical_shard_under_load_loses_and_duplicates_no_user(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storage.postgres import moves
+    from storage.postgres import shards as shards_module
+
+    monkeypatch.setattr(shards_module, "MAP_REFRESH_S", 0.1)
+    mover, serving = await Shards.open(url), await Shards.open(url)  # two processes' views
+    store = PostgresUserStore(serving)
+    try:
+        logical = secrets.randbelow(100)
+        source = serving.map.placement[logical]
+        target = 1 - source
+        on_shard = []
+        while len(on_shard) < 5:  # users who live on the shard being moved
+            user = _user(f"m{secrets.token_hex(5)}")
+            if shard_of_id(user.id) == logical:
+                await store.create(user)
+                on_shard.append(user)
+        signed_up: list[UserRecord] = []
+        misses = 0
+        moving = asyncio.create_task(moves.move_logical_shard(mover, logical, target, grace_s=0.5))
+        while not moving.done():  # sign-ups and reads keep going during the move
+            user = _user(f"n{secrets.token_hex(5)}")
+            await store.create(user)
+            signed_up.append(user)
+            found = await store.get_many([u.id for u in on_shard])
+            misses += found.count(None)
+            await asyncio.sleep(0.01)
+        report = await moving
+        assert (report.source, report.target) == (source, target)
+        assert misses == 0
+        await asyncio.sleep(0.3)  # the serving process has the new map
+        everyone = on_shard + signed_up
+        assert await store.get_many([u.id for u in everyone]) == [
+            (await store.get_many([u.id]))[0] for u in everyone
+        ]
+        assert None not in await store.get_many([u.id for u in everyone])
+        counts: dict[int, int] = {}
+        for dsn in split_dsns(url):
+            conn = await asyncpg.connect(dsn)
+            try:
+                rows = await conn.fetch(
+                    "SELECT user_id FROM users WHERE user_id = ANY($1)", [u.id for u in everyone]
+                )
+            finally:
+                await conn.close()
+            for row in rows:
+                counts[row["user_id"]] = counts.get(row["user_id"], 0) + 1
+        assert counts == {u.id: 1 for u in everyone}  # each user exactly once, on one database
+        assert all(serving.map.physical_for_id(u.id) == target for u in on_shard)
+        await moves.move_logical_shard(mover, logical, source, grace_s=0.5)  # put it back
+    finally:
+        await mover.close()
+        await serving.close()
