@@ -21,7 +21,7 @@ from strawberry.types.graphql import OperationType
 from app.cost import operation_cost
 from app.errors import BadInput, RateLimited, UserError
 from app.settings import Settings
-from storage.errors import Unavailable
+from storage.errors import StorageError, Unavailable
 from storage.instrumented import start_counting, stop_counting
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
@@ -82,7 +82,10 @@ class MutationRateLimit(SchemaExtension):
         if context.operation_type == OperationType.MUTATION and viewer is not None:
             cache = context.context.chirp.stores.cache
             window = int(time.time() // 60)
-            used = await cache.incr(f"ratelimit:mutations:{viewer}:{window}", 60)
+            try:
+                used = await cache.incr(f"ratelimit:mutations:{viewer}:{window}", 60)
+            except StorageError:  # fail open: a cache outage must not stop every write
+                used = 0
             if used > self._per_minute:
                 raise RateLimited(
                     f"Too many changes: at most {self._per_minute} a minute. Try again shortly.",

@@ -3,14 +3,18 @@ the store, writing back what each level missed. Writers evict through `invalidat
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from storage.errors import StorageError
 from storage.memory import TTLCache
 from storage.ports import Cache
 
 T = TypeVar("T")
+log = logging.getLogger("chirp.cache")
 
 
 class ReadThrough(Generic[T]):
@@ -57,7 +61,11 @@ class ReadThrough(Generic[T]):
 
     async def _from_cache(self, ids: list[int], found: dict[int, T]) -> list[int]:
         assert self._cache is not None
-        blobs = await self._cache.get_many([self.key(entity_id) for entity_id in ids])
+        try:
+            blobs = await self._cache.get_many([self.key(entity_id) for entity_id in ids])
+        except StorageError:  # degraded mode: the shared cache is down, read the store
+            log.warning("shared cache unavailable; reading %s from the store", self._prefix)
+            return ids
         still_missing = []
         for entity_id, blob in zip(ids, blobs, strict=True):
             if blob is None:
@@ -78,14 +86,19 @@ class ReadThrough(Generic[T]):
             self._l1.set(self.key(entity_id), value, self._l1_ttl_s)
             write_back[self.key(entity_id)] = json.dumps(self._encode(value)).encode()
         if write_back and self._cache is not None:
-            await self._cache.set_many(write_back, self._cache_ttl_s)
+            with contextlib.suppress(StorageError):  # a cache that is down only costs speed
+                await self._cache.set_many(write_back, self._cache_ttl_s)
 
     async def invalidate(self, ids: Sequence[int]) -> None:
         keys = [self.key(entity_id) for entity_id in ids]
         for key in keys:
             self._l1.delete(key)
         if self._cache is not None:
-            await self._cache.delete_many(keys)
+            try:
+                await self._cache.delete_many(keys)
+            except StorageError:
+                # Copies left in the shared cache would outlive this write: a TTL bounds them.
+                log.error("could not evict %s from the shared cache", keys[:5])
         if self.announce is not None:
             await self.announce(self._prefix, ids)
 

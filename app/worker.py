@@ -58,6 +58,9 @@ class Worker:
                 if loop.time() >= next_reclaim:
                     await self._queue.reclaim(RECLAIM_IDLE_S)
                     next_reclaim = loop.time() + RECLAIM_EVERY_S
+                drain = getattr(self._queue, "drain_spool", None)
+                if drain is not None:  # jobs spooled locally while the shared queue was down
+                    await drain()
                 await self.run_once(wait_s)
             except StorageError:
                 log.warning("job queue unavailable; retrying", exc_info=True)

@@ -8,6 +8,7 @@ cache, queue and bus) get it through `Resources.shared`.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -179,10 +180,22 @@ async def open_stores(settings: Any) -> Stores:
     try:
         for port, url in urls.items():
             opened[port] = await open_port(port, url, resources)
+        if scheme_of(urls["queue"]) == "redis":
+            opened["queue"] = await _with_spool(opened["queue"], settings, resources)
     except BaseException:
         await resources.close()
         raise
     return Stores(resources=resources, **opened)
+
+
+async def _with_spool(shared: Any, settings: Any, resources: Resources) -> Any:
+    """A durable local spool behind a shared queue, for when Redis is down."""
+    from storage.spool import SpoolingJobQueue
+    from storage.sqlite import migrate as migrate_sqlite
+
+    spool_url = _spool_url(settings.data_dir)
+    await migrate_sqlite(spool_url)
+    return SpoolingJobQueue(shared, await open_port("queue", spool_url, resources))
 
 
 def store_names() -> list[str]:
@@ -210,3 +223,7 @@ async def migrate_all(settings: Any) -> dict[str, list[str]]:
         migrate = getattr(importlib.import_module(module_name), attr)
         applied[url] = await migrate(url)
     return applied
+
+
+def _spool_url(data_dir: Any) -> str:
+    return f"sqlite:///{os.path.abspath(data_dir)}/spool.db"
