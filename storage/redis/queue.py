@@ -17,6 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from storage.errors import StorageError
 from storage.records import Job
 from storage.redis.client import redis_errors
 
@@ -52,10 +53,16 @@ class RedisJobQueue:
 
     async def reserve(self, consumer: str, limit: int, wait_s: float) -> list[Job]:
         block = int(wait_s * 1000) if wait_s > 0 else None
-        async with redis_errors("reserve"):
-            found: Any = await self._client.xreadgroup(
-                GROUP, consumer, {self._stream: ">"}, count=limit, block=block
-            )
+        try:
+            async with redis_errors("reserve"):
+                found: Any = await self._client.xreadgroup(
+                    GROUP, consumer, {self._stream: ">"}, count=limit, block=block
+                )
+        except StorageError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            await self.ensure_group()  # a Redis that restarted empty: make the group again
+            return []
         jobs = []
         for _, entries in found or []:
             for entry_id, fields in entries:
