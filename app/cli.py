@@ -43,7 +43,11 @@ async def _worker(args: argparse.Namespace) -> int:
     settings = ensure_secret_key(from_env())
     stores = await open_stores(settings)
     try:
-        worker = Worker(stores.queue, container.build(settings, stores).services.fan_out)
+        worker = Worker(
+            stores.queue,
+            container.build(settings, stores).services.fan_out,
+            reclaim_idle_s=settings.reclaim_idle_s,
+        )
         if args.once:
             await worker.drain()
             return 0

@@ -89,7 +89,7 @@ def _services(
         follow_user=FollowUser(stores, user_cache),
         unfollow_user=UnfollowUser(stores, user_cache),
         answer_follow_request=AnswerFollowRequest(stores, user_cache),
-        fan_out=FanOut(stores, settings.timeline_max_length, celebrities),
+        fan_out=FanOut(stores, settings.timeline_max_length, celebrities, settings.fan_out_batch),
         celebrities=celebrities,
         create_media_upload=CreateMediaUpload(stores.media, ids),
         search_tweets=SearchTweets(stores),

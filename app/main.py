@@ -47,7 +47,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         stop = asyncio.Event()
         workers = []
         if settings.run_workers:
-            worker = Worker(stores.queue, chirp.services.fan_out)
+            worker = Worker(
+                stores.queue, chirp.services.fan_out, reclaim_idle_s=settings.reclaim_idle_s
+            )
             workers.append(asyncio.create_task(worker.run(stop, wait_s=0.5)))
         try:
             async with contextlib.AsyncExitStack() as stack:

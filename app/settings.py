@@ -51,6 +51,8 @@ class Settings:
     worker_id: int = 0
     celebrity_followers: int = 10_000
     timeline_max_length: int = 800
+    fan_out_batch: int = 1_000
+    reclaim_idle_s: int = 60
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 30 * 24 * 3600
     run_workers: bool = True
@@ -94,6 +96,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         env=env.get("CHIRP_ENV", "development"),
         worker_id=_int(env, "CHIRP_WORKER_ID", 0),
         celebrity_followers=_int(env, "CHIRP_CELEBRITY_FOLLOWERS", 10_000),
+        fan_out_batch=max(1, _int(env, "CHIRP_FANOUT_BATCH", 1_000)),
+        reclaim_idle_s=max(1, _int(env, "CHIRP_RECLAIM_IDLE_S", 60)),
         access_token_ttl_s=_int(env, "CHIRP_ACCESS_TOKEN_TTL", 15 * 60),
         run_workers=env.get("CHIRP_RUN_WORKERS", "1") not in ("0", "false", "no"),
         public_base_url=env.get("CHIRP_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),

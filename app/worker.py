@@ -25,12 +25,18 @@ def consumer_name() -> str:
 
 class Worker:
     def __init__(
-        self, queue: JobQueue, handler: Handler, name: str | None = None, batch: int = 16
+        self,
+        queue: JobQueue,
+        handler: Handler,
+        name: str | None = None,
+        batch: int = 16,
+        reclaim_idle_s: float = RECLAIM_IDLE_S,
     ) -> None:
         self._queue = queue
         self._handler = handler
         self._name = name or consumer_name()
         self._batch = batch
+        self._reclaim_idle_s = reclaim_idle_s
 
     async def run_once(self, wait_s: float = 0.0) -> int:
         """Reserve and run one batch; returns how many jobs it took."""
@@ -56,8 +62,8 @@ class Worker:
         while not stop.is_set():
             try:
                 if loop.time() >= next_reclaim:
-                    await self._queue.reclaim(RECLAIM_IDLE_S)
-                    next_reclaim = loop.time() + RECLAIM_EVERY_S
+                    await self._queue.reclaim(self._reclaim_idle_s)
+                    next_reclaim = loop.time() + min(RECLAIM_EVERY_S, self._reclaim_idle_s / 2)
                 drain = getattr(self._queue, "drain_spool", None)
                 if drain is not None:  # jobs spooled locally while the shared queue was down
                     await drain()

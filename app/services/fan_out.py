@@ -20,10 +20,17 @@ BACKFILL_TWEETS = 50
 
 
 class FanOut:
-    def __init__(self, stores: Stores, timeline_max_length: int, celebrities: Celebrities) -> None:
+    def __init__(
+        self,
+        stores: Stores,
+        timeline_max_length: int,
+        celebrities: Celebrities,
+        batch: int = FOLLOWER_BATCH,
+    ) -> None:
         self._stores = stores
         self._max_length = timeline_max_length
         self._celebrities = celebrities
+        self._batch = batch
 
     async def __call__(self, kind: str, payload: Mapping[str, Any]) -> None:
         handler = {
@@ -120,11 +127,11 @@ class FanOut:
     async def _follower_batches(self, user_id: int) -> AsyncIterator[list[int]]:
         after = None
         while True:
-            edges = await self._stores.graph.followers_page(user_id, FOLLOWER_BATCH, after)
+            edges = await self._stores.graph.followers_page(user_id, self._batch, after)
             if not edges:
                 return
             yield [edge.other_id for edge in edges]
-            if len(edges) < FOLLOWER_BATCH:
+            if len(edges) < self._batch:
                 return
             after = edges[-1].other_id
 
