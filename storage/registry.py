@@ -182,10 +182,22 @@ async def open_stores(settings: Any) -> Stores:
             opened[port] = await open_port(port, url, resources)
         if scheme_of(urls["queue"]) == "redis":
             opened["queue"] = await _with_spool(opened["queue"], settings, resources)
+        if scheme_of(urls["cache"]) == "redis":
+            opened["timelines"] = await _with_timeline_cache(
+                opened["timelines"], urls["cache"], resources
+            )
     except BaseException:
         await resources.close()
         raise
     return Stores(resources=resources, **opened)
+
+
+async def _with_timeline_cache(store: Any, cache_url: str, resources: Resources) -> Any:
+    """Home timelines' newest entries as Redis sorted sets in front of the store."""
+    from storage.redis.client import shared_client
+    from storage.redis.timelines import RedisCachedTimelineStore
+
+    return RedisCachedTimelineStore(store, await shared_client(cache_url, resources))
 
 
 async def _with_spool(shared: Any, settings: Any, resources: Resources) -> Any:

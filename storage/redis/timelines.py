@@ -1,0 +1,152 @@
+"""RedisCachedTimelineStore: the newest home timeline entries of each user as a Redis sorted
+set in front of the timeline store. Only this adapter knows the keys and layout.
+
+`timeline:{user_id}` holds up to MAX_ENTRIES members `<tweet id, zero-padded>:<author id>`
+scored by created_at in milliseconds (equal scores order by member, i.e. by tweet id, so the
+set's order is the store's (created_at, tweet_id) order), plus a marker member that tells a
+built cache from a missing one. Writes go to the store first and then to cached sets only
+(trimmed to the newest entries); a miss rebuilds the set from the store; a page the set
+cannot answer in full, and any Redis error, reads the store. Other timelines pass through.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from storage.ports import Position, TimelineStore
+from storage.records import TimelineEntry, TimelineKind, ms_from_utc, utc_from_ms
+
+MAX_ENTRIES = 800
+TTL_S = 300  # the design's timeline cache: 5 minutes, renewed by every read
+_MARKER = "~built"  # sorts after every digit: always the newest member, never an entry
+log = logging.getLogger("chirp.timeline_cache")
+
+# Add the entry, keep the marker and the newest MAX_ENTRIES, and give a set this created a
+# TTL. A set without the marker is not built yet: a read merges the store into it, so an
+# entry pushed while a rebuild was reading the store is never lost.
+_PUSH = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 2))
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+return 0
+"""
+
+
+def _key(owner_id: int) -> str:
+    return f"timeline:{owner_id}"
+
+
+def _member(entry: TimelineEntry) -> str:
+    return f"{entry.tweet_id:020d}:{entry.author_id}"
+
+
+def _entry(member: bytes | str, score: float) -> TimelineEntry:
+    text = member.decode() if isinstance(member, bytes) else member
+    tweet_id, author_id = text.split(":")
+    return TimelineEntry(utc_from_ms(int(score)), int(tweet_id), int(author_id))
+
+
+class RedisCachedTimelineStore:
+    def __init__(self, store: TimelineStore, client: Redis, max_entries: int = MAX_ENTRIES) -> None:
+        self._store = store
+        self._client = client
+        self._max = max_entries
+        self._push_script = client.register_script(_PUSH)
+
+    async def push(
+        self, kind: TimelineKind, owner_ids: Sequence[int], entry: TimelineEntry
+    ) -> None:
+        await self._store.push(kind, owner_ids, entry)
+        if kind is not TimelineKind.HOME:
+            return
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for owner_id in owner_ids:
+                    args: list[Any] = [
+                        ms_from_utc(entry.created_at),
+                        _member(entry),
+                        self._max,
+                        TTL_S,
+                    ]
+                    await self._push_script(keys=[_key(owner_id)], args=args, client=pipe)
+                await pipe.execute()
+        except RedisError:
+            await self._forget(owner_ids)
+
+    async def remove(
+        self, kind: TimelineKind, owner_ids: Sequence[int], entries: Sequence[TimelineEntry]
+    ) -> None:
+        await self._store.remove(kind, owner_ids, entries)
+        if kind is not TimelineKind.HOME or not entries:
+            return
+        members = [_member(entry) for entry in entries]
+        try:
+            async with self._client.pipeline(transaction=False) as pipe:
+                for owner_id in owner_ids:
+                    pipe.zrem(_key(owner_id), *members)
+                await pipe.execute()
+        except RedisError:
+            await self._forget(owner_ids)
+
+    async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
+        await self._store.trim(kind, owner_id, keep)
+        if kind is TimelineKind.HOME:
+            await self._forget([owner_id])  # rebuilt from the trimmed store on the next read
+
+    async def page(
+        self, kind: TimelineKind, owner_id: int, limit: int, after: Position | None = None
+    ) -> list[TimelineEntry]:
+        if kind is not TimelineKind.HOME or limit <= 0:
+            return await self._store.page(kind, owner_id, limit, after)
+        try:
+            cached = await self._cached(owner_id)
+        except RedisError:
+            log.warning("timeline cache unavailable; reading the store")
+            return await self._store.page(kind, owner_id, limit, after)
+        entries = [e for e in cached if after is None or e.position < after]
+        if len(entries) >= limit or len(cached) < self._max:
+            return entries[:limit]  # the set holds everything this page needs
+        return await self._store.page(kind, owner_id, limit, after)  # older than the cache
+
+    async def _cached(self, owner_id: int) -> list[TimelineEntry]:
+        key = _key(owner_id)
+        async with self._client.pipeline(transaction=False) as pipe:
+            pipe.zrevrange(key, 0, -1, withscores=True)
+            pipe.expire(key, TTL_S)
+            found: Any = (await pipe.execute())[0]
+        members = [(member, score) for member, score in found if _text(member) != _MARKER]
+        if len(members) == len(found):  # no marker: never built, or built only by pushes
+            return await self._rebuild(owner_id)
+        return [_entry(member, score) for member, score in members]
+
+    async def _rebuild(self, owner_id: int) -> list[TimelineEntry]:
+        """Merge the store's newest entries into the set (never replace: pushes that landed
+        meanwhile stay), mark it built, and read it back."""
+        entries = await self._store.page(TimelineKind.HOME, owner_id, self._max)
+        key = _key(owner_id)
+        mapping: dict[str, float] = {_member(e): ms_from_utc(e.created_at) for e in entries}
+        mapping[_MARKER] = float("inf")
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, mapping)
+            pipe.zremrangebyrank(key, 0, -(self._max + 2))
+            pipe.expire(key, TTL_S)
+            pipe.zrevrange(key, 0, -1, withscores=True)
+            found: Any = (await pipe.execute())[-1]
+        return [_entry(m, score) for m, score in found if _text(m) != _MARKER]
+
+    async def _forget(self, owner_ids: Sequence[int]) -> None:
+        try:
+            await self._client.delete(*[_key(owner_id) for owner_id in owner_ids])
+        except RedisError:
+            log.error(
+                "timeline cache: could not drop %d sets; they expire in %d s", len(owner_ids), TTL_S
+            )
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -1,0 +1,59 @@
+"""The Redis home-timeline cache: pages come from the sorted set once it is built, it keeps
+only the newest entries, and pages older than it read the store."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from storage.instrumented import CountingProxy, count_calls
+from storage.records import TimelineEntry, TimelineKind, utcnow
+from storage.redis.client import shared_client
+from storage.redis.timelines import RedisCachedTimelineStore
+from storage.registry import Resources, open_port
+from tests.backends import backend_url
+from tests.storage.contract.conftest import SETTINGS, fresh_sqlite
+
+HOME = TimelineKind.HOME
+
+
+@pytest.fixture
+async def cached(tmp_path: Path) -> AsyncIterator[RedisCachedTimelineStore]:
+    resources = Resources(SETTINGS)
+    inner = CountingProxy(
+        "store", await open_port("timelines", await fresh_sqlite(tmp_path), resources)
+    )
+    client = await shared_client(backend_url("CHIRP_CACHE_URL"), resources)
+    yield RedisCachedTimelineStore(inner, client, max_entries=10)  # type: ignore[arg-type]
+    await resources.close()
+
+
+async def test_pages_come_from_the_cache_once_built(cached: RedisCachedTimelineStore) -> None:
+    owner = secrets.randbelow(2**62)
+    start = utcnow()
+    entries = [TimelineEntry(start + timedelta(seconds=n), 1000 + n, 7) for n in range(25)]
+    for entry in entries:
+        await cached.push(HOME, [owner], entry)
+    newest_first = list(reversed(entries))
+    assert await cached.page(HOME, owner, 5) == newest_first[:5]  # builds the set
+    with count_calls() as calls:
+        assert await cached.page(HOME, owner, 5) == newest_first[:5]
+        assert (
+            await cached.page(HOME, owner, 3, after=newest_first[4].position) == newest_first[5:8]
+        )
+        await cached.push(
+            HOME, [owner], later := TimelineEntry(start + timedelta(hours=1), 5000, 8)
+        )
+        assert (await cached.page(HOME, owner, 1))[0] == later
+    assert "store.page" not in calls, calls  # answered by the sorted set
+    # Only the newest 10 are cached: an older page reads the store.
+    with count_calls() as calls:
+        older = await cached.page(HOME, owner, 5, after=newest_first[12].position)
+    assert older == newest_first[13:18]
+    assert calls["store.page"] == 1
+    await cached.remove(HOME, [owner], [later])
+    assert (await cached.page(HOME, owner, 1))[0] == newest_first[0]
