@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import strawberry
 
 from app.context import Context
@@ -28,6 +31,14 @@ def _auth(session: object) -> AuthPayload:
         refresh_token=session.refresh_token,  # type: ignore[attr-defined]
         user=User.from_record(session.user),  # type: ignore[attr-defined]
     )
+
+
+async def _on_tweet(
+    info: Info, id: strawberry.ID, action: Callable[[int, int], Awaitable[Any]]
+) -> Tweet:
+    """A viewer's action on one tweet (like, retweet, ...), answering with that tweet."""
+    viewer = info.context.require_viewer()
+    return Tweet.from_record(await action(viewer, database_id_of(id, "Tweet")))
 
 
 def _optional_id(value: strawberry.ID | None, type_name: str, argument: str) -> int | None:
@@ -105,27 +116,19 @@ class Mutation:
 
     @strawberry.mutation
     async def like_tweet(self, info: Info, id: strawberry.ID) -> Tweet:
-        viewer = info.context.require_viewer()
-        tweet = await info.context.chirp.services.like_tweet(viewer, database_id_of(id, "Tweet"))
-        return Tweet.from_record(tweet)
+        return await _on_tweet(info, id, info.context.chirp.services.like_tweet)
 
     @strawberry.mutation
     async def unlike_tweet(self, info: Info, id: strawberry.ID) -> Tweet:
-        viewer = info.context.require_viewer()
-        tweet = await info.context.chirp.services.unlike_tweet(viewer, database_id_of(id, "Tweet"))
-        return Tweet.from_record(tweet)
+        return await _on_tweet(info, id, info.context.chirp.services.unlike_tweet)
 
     @strawberry.mutation(description="Retweet a tweet; returns the tweet retweeted.")
     async def retweet(self, info: Info, id: strawberry.ID) -> Tweet:
-        viewer = info.context.require_viewer()
-        tweet = await info.context.chirp.services.retweet(viewer, database_id_of(id, "Tweet"))
-        return Tweet.from_record(tweet)
+        return await _on_tweet(info, id, info.context.chirp.services.retweet)
 
     @strawberry.mutation
     async def undo_retweet(self, info: Info, id: strawberry.ID) -> Tweet:
-        viewer = info.context.require_viewer()
-        tweet = await info.context.chirp.services.undo_retweet(viewer, database_id_of(id, "Tweet"))
-        return Tweet.from_record(tweet)
+        return await _on_tweet(info, id, info.context.chirp.services.undo_retweet)
 
     @strawberry.mutation(
         description="Follow a user; for a protected account this sends a follow request."

@@ -16,8 +16,6 @@ from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from schema.trend import Trend
 from schema.tweet import Tweet
 from schema.user import User
-from storage.ports import Position
-from storage.records import TimelineEntry
 
 Info = strawberry.Info[Context, None]
 
@@ -109,10 +107,7 @@ class Query:
         if index_query is None:
             return Timeline.empty()
 
-        async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
-            return await service.page(index_query, limit, after)
-
-        page = await info.context.loaders.pages.scan(fetch, size, position)
+        page = await info.context.loaders.pages.scan(service.pages(index_query), size, position)
         return await Timeline.build(info, page)
 
     @strawberry.field(description="Hashtags rising in the last hour, best first.")

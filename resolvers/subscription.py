@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator
+from typing import Any
 
 import strawberry
 
@@ -14,14 +15,12 @@ from app.services.jobs import home_channel
 from schema.events import TimelineEvent, TimelineEventType
 from schema.node import to_global_id
 from schema.tweet import Tweet
-from storage.ports import Position
-from storage.records import TweetRecord
 
 Info = strawberry.Info[Context, None]
 REPLAY_LIMIT = 100
 
 
-def _added(tweet: TweetRecord) -> TimelineEvent:
+def _added(tweet: Any) -> TimelineEvent:
     return TimelineEvent(
         type=TimelineEventType.ADDED,
         tweet_id=to_global_id("Tweet", tweet.id),
@@ -30,7 +29,7 @@ def _added(tweet: TweetRecord) -> TimelineEvent:
     )
 
 
-async def _missed(info: Info, after: Position) -> list[TweetRecord]:
+async def _missed(info: Info, after: Any) -> list[Any]:
     """Home timeline tweets newer than `after`, oldest first."""
     page = await info.context.loaders.pages.home(REPLAY_LIMIT, None)
     return [tweet for position, tweet in reversed(page.items) if position > after]

@@ -6,6 +6,7 @@ visible-tweet loader checks again, so no read path depends on the index alone.""
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from app.ids import id_timestamp_ms
@@ -48,6 +49,16 @@ class SearchTweets:
         edges = await self._stores.graph.following_page(viewer_id, MAX_PROTECTED_FOLLOWEES)
         users = await self._stores.users.get_many([edge.other_id for edge in edges])
         return tuple(user.id for user in users if user is not None and user.protected)
+
+    def pages(
+        self, query: SearchQuery
+    ) -> Callable[[int, Position | None], Awaitable[list[TimelineEntry]]]:
+        """Search results as a source of timeline entries, for the connection pages."""
+
+        async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
+            return await self.page(query, limit, after)
+
+        return fetch
 
     async def page(
         self, query: SearchQuery, limit: int, after: Position | None
