@@ -1,3 +1,6 @@
+import secrets
+from pathlib import Path
+
 from tests.support.client import GraphQLClient, eventually
 
 SEARCH = """query($q: String!, $first: Int! = 20, $after: String) {
@@ -79,3 +82,23 @@ def test_trending_ranks_hashtags_used_in_the_last_hour(client: GraphQLClient) ->
     )
     assert trends[:2] == [("rising", 3), ("steady", 1)]
     assert client.error_code("{ trending(limit: 0) { hashtag } }") == "BAD_USER_INPUT"
+
+
+def test_search_and_trending_on_elasticsearch(tmp_path: Path) -> None:
+    from tests.backends import backend_url
+    from tests.support.client import embedded_settings, running_app
+
+    word = f"zq{secrets.token_hex(4)}"  # the index is shared: find only this test's tweets
+    tag = f"t{secrets.token_hex(4)}"
+    settings = embedded_settings(tmp_path, search_url=backend_url("CHIRP_SEARCH_URL"))
+    with running_app(settings) as client:
+        alice = client.sign_up("alice")["accessToken"]
+        bob = client.sign_up("bob")["accessToken"]
+        client.post_tweet(alice, f"Crème {word} from alice #{tag}")
+        client.post_tweet(bob, f"creme {word} from bob")
+        eventually(lambda: len(_texts(client, word)) == 2)
+        assert _texts(client, f"{word} from:alice") == [f"Crème {word} from alice #{tag}"]
+        assert len(_texts(client, f"CREME {word}")) == 2  # case and accents folded
+        assert _texts(client, f"#{tag}") == [f"Crème {word} from alice #{tag}"]
+        trends = client.data("{ trending(limit: 50) { hashtag count } }")["trending"]
+        assert {"hashtag": tag, "count": 1} in trends

@@ -93,6 +93,7 @@ URLS: dict[str, UrlFactory] = {
     "cassandra": server_url("CHIRP_TWEETS_URL"),
     "postgresql": server_url("CHIRP_USERS_URL"),
     "redis": server_url("CHIRP_CACHE_URL", fresh="stream"),
+    "elasticsearch": server_url("CHIRP_SEARCH_URL"),
 }
 
 ENGINES: dict[str, list[str]] = {
@@ -102,7 +103,7 @@ ENGINES: dict[str, list[str]] = {
     "timelines": ["sqlite", "cassandra", "sqlite+redis"],
     "graph": ["sqlite", "cassandra"],
     "engagement": ["sqlite", "cassandra"],
-    "search": ["sqlite"],
+    "search": ["sqlite", "elasticsearch"],
     "media": ["file", "s3"],
     "cache": ["memory", "redis"],
     "events": ["memory", "redis"],
