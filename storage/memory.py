@@ -232,6 +232,11 @@ class InProcessJobQueue:
         if queued is not None and queued.status == "reserved":
             self._count_attempt(queued)
 
+    async def release(self, job: Job) -> None:
+        queued = self._jobs.get(job.id)
+        if queued is not None and queued.status == "reserved":
+            self._requeue(job.id)
+
     async def reclaim(self, idle_s: float) -> int:
         """Counts as a failed attempt, as in the SQLite queue."""
         cutoff = self._clock() - idle_s

@@ -239,6 +239,10 @@ class JobQueue(Protocol):
     async def fail(self, job: Job, error: str) -> None:
         """Give the job back for another try, or dead-letter it after the last try."""
 
+    async def release(self, job: Job) -> None:
+        """Give the job back without counting an attempt: it did not fail, something it
+        needs was unavailable (the worker waits before releasing it)."""
+
     async def reclaim(self, idle_s: float) -> int:
         """Give back jobs reserved longer than idle_s ago (their consumer died)."""
 

@@ -55,6 +55,9 @@ class SpoolingJobQueue:
     async def fail(self, job: Job, error: str) -> None:
         await self._shared.fail(job, error)
 
+    async def release(self, job: Job) -> None:
+        await self._shared.release(job)
+
     async def reclaim(self, idle_s: float) -> int:
         return await self._shared.reclaim(idle_s)
 

@@ -82,8 +82,12 @@ class RedisJobQueue:
         entry = self._entries.pop(job.id, job.id)
         await self._again(entry, job, error)
 
-    async def _again(self, entry: str, job: Job, error: str) -> None:
-        attempts = job.attempts + 1
+    async def release(self, job: Job) -> None:
+        entry = self._entries.pop(job.id, job.id)
+        await self._again(entry, job, "released: a dependency was unavailable", count=False)
+
+    async def _again(self, entry: str, job: Job, error: str, count: bool = True) -> None:
+        attempts = job.attempts + 1 if count else job.attempts
         fields: Any = {
             "job_id": job.id,
             "kind": job.kind,

@@ -101,6 +101,16 @@ class SqliteJobQueue:
         if changed:
             self._db.notify_jobs()
 
+    async def release(self, job: Job) -> None:
+        async with self._db.write() as tx:
+            changed = await tx.run(
+                "UPDATE jobs SET status = 'pending', consumer = NULL, reserved_at = NULL "
+                "WHERE job_id = ? AND status = 'reserved'",
+                (int(job.id),),
+            )
+        if changed:
+            self._db.notify_jobs()
+
     async def reclaim(self, idle_s: float) -> int:
         """A reclaimed job counts as a failed attempt, so a job that kills its consumer
         every time ends up dead instead of circling forever."""

@@ -120,3 +120,15 @@ async def test_durable_queue_keeps_jobs_across_restart(durable_queue_url: str) -
         assert reclaimed.payload == {"state": "reserved when the process died"}
     finally:
         await after.close()
+
+
+async def test_a_released_job_comes_back_without_counting_an_attempt(job_queue: JobQueue) -> None:
+    job_id = await job_queue.enqueue("k", {"needs": "a store that is down"})
+    for _ in range(MAX_ATTEMPTS + 2):  # more releases than attempts: still not dead
+        [job] = await job_queue.reserve("w", 1, wait_s=1)
+        assert (job.id, job.attempts) == (job_id, 0)
+        await job_queue.release(job)
+    [job] = await job_queue.reserve("w", 1, wait_s=1)
+    assert job.payload == {"needs": "a store that is down"}
+    await job_queue.ack(job)
+    assert await job_queue.dead_letters(10) == []
