@@ -1,4 +1,4 @@
-"""`chirp serve | worker | migrate | seed | shards move | print-schema`."""
+"""`chirp serve | worker | migrate | seed | reindex | shards move | print-schema`."""
 
 from __future__ import annotations
 
@@ -80,6 +80,23 @@ async def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _reindex() -> int:
+    from tqdm import tqdm
+
+    from app.services.reindex import Reindex
+    from app.settings import ensure_secret_key
+    from storage.registry import open_stores
+
+    stores = await open_stores(ensure_secret_key(from_env()))
+    try:
+        with tqdm(desc="reindex", unit="tweet") as bar:
+            indexed, removed = await Reindex(stores)(bar.update)
+    finally:
+        await stores.close()
+    print(f"{indexed} tweets indexed, {removed} deleted or retweets removed")
+    return 0
+
+
 async def _move_shard(args: argparse.Namespace) -> int:
     from storage.postgres.moves import move_logical_shard
     from storage.postgres.shards import Shards
@@ -128,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="run background jobs (fan-out, indexing)")
     worker.add_argument("--once", action="store_true", help="run what is queued, then exit")
     commands.add_parser("migrate", help="apply every store's schema migrations")
+    commands.add_parser("reindex", help="rebuild the search index from the tweet store")
     seeder = commands.add_parser("seed", help="fill the stores with realistic demo data")
     seeder.add_argument("--users", type=int, default=12_000)
     seeder.add_argument("--tweets", type=int, default=3_000)
@@ -149,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_worker(args))
     if args.command == "seed":
         return asyncio.run(_seed(args))
+    if args.command == "reindex":
+        return asyncio.run(_reindex())
     if args.command == "shards":
         return asyncio.run(_move_shard(args))
     return _print_schema(args)

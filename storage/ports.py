@@ -90,6 +90,10 @@ class TweetStore(Protocol):
     async def mark_deleted(self, tweet_id: int, at: datetime) -> bool:
         """Soft delete; True only for the call that deleted a live tweet."""
 
+    async def scan(self, after: int | None, limit: int) -> list[TweetRecord]:
+        """Every tweet (deleted ones too), a batch at a time, in an order of the store's
+        choosing: pass the last id of a batch as `after` for the next. For rebuilds."""
+
 
 class TimelineStore(Protocol):
     """Home, author and reply timelines. Only adapters know how a timeline is laid out."""

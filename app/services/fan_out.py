@@ -64,21 +64,11 @@ class FanOut:
         tweet = await self._tweet(int(payload["tweet_id"]))
         if tweet is None:
             return
-        if tweet.is_deleted or tweet.retweet_of_tweet_id is not None:
+        if not searchable(tweet):
             await self._stores.search.remove([tweet.id])
             return
         [author] = await self._stores.users.get_many([tweet.user_id])
-        document = SearchDocument(
-            tweet_id=tweet.id,
-            author_id=tweet.user_id,
-            text=tweet.text,
-            hashtags=tweet.hashtags,
-            mentions=tweet.mentions,
-            language=tweet.language,
-            created_at=tweet.created_at,
-            protected=bool(author and author.protected),
-        )
-        await self._stores.search.index([document])
+        await self._stores.search.index([search_document(tweet, bool(author and author.protected))])
 
     async def _retract(self, payload: Mapping[str, Any]) -> None:
         tweet = await self._tweet(int(payload["tweet_id"]))
@@ -146,3 +136,21 @@ class FanOut:
 
 def _entry(tweet: TweetRecord) -> TimelineEntry:
     return TimelineEntry(created_at=tweet.created_at, tweet_id=tweet.id, author_id=tweet.user_id)
+
+
+def searchable(tweet: TweetRecord) -> bool:
+    """Deleted tweets and retweets (their original is indexed) stay out of search."""
+    return not tweet.is_deleted and tweet.retweet_of_tweet_id is None
+
+
+def search_document(tweet: TweetRecord, protected: bool) -> SearchDocument:
+    return SearchDocument(
+        tweet_id=tweet.id,
+        author_id=tweet.user_id,
+        text=tweet.text,
+        hashtags=tweet.hashtags,
+        mentions=tweet.mentions,
+        language=tweet.language,
+        created_at=tweet.created_at,
+        protected=protected,
+    )

@@ -79,6 +79,17 @@ class CassandraTweetStore:
         found = {tweet_id: _tweet(r[0]) for tweet_id, r in zip(unique, rows, strict=True) if r}
         return [found.get(tweet_id) for tweet_id in ids]
 
+    async def scan(self, after: int | None, limit: int) -> list[TweetRecord]:
+        """In token order: the partitioner's order is the only one a full scan has."""
+        if after is None:
+            rows = await self._db.run(f"SELECT {_COLUMNS} FROM {{ks}}.tweets LIMIT ?", (limit,))
+        else:
+            rows = await self._db.run(
+                f"SELECT {_COLUMNS} FROM {{ks}}.tweets WHERE token(tweet_id) > token(?) LIMIT ?",
+                (after, limit),
+            )
+        return [_tweet(row) for row in rows]
+
     async def mark_deleted(self, tweet_id: int, at: datetime) -> bool:
         """A conditional update: of concurrent deletions exactly one applies."""
         applied, _ = await self._db.applied(

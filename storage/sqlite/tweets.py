@@ -88,6 +88,14 @@ class SqliteTweetStore:
                     found[row["tweet_id"]] = _tweet(row)
         return [found.get(tweet_id) for tweet_id in ids]
 
+    async def scan(self, after: int | None, limit: int) -> list[TweetRecord]:
+        async with self._db.read() as tx:
+            rows = await tx.rows(
+                f"SELECT {_COLUMNS} FROM tweets WHERE tweet_id > ? ORDER BY tweet_id LIMIT ?",
+                (-1 if after is None else after, limit),
+            )
+        return [_tweet(row) for row in rows]
+
     async def mark_deleted(self, tweet_id: int, at: datetime) -> bool:
         async with self._db.write() as tx:
             changed = await tx.run(

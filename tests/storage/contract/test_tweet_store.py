@@ -126,3 +126,23 @@ async def test_soft_delete_is_true_once(
     assert stored is not None and stored.is_deleted
     assert stored.text == tweet.text
     assert await tweet_store.mark_deleted(new_id(), later) is False
+
+
+async def test_scan_visits_every_tweet_once(
+    tweet_store: TweetStore, new_id: Callable[[], int]
+) -> None:
+    mine = {new_id() for _ in range(23)}
+    for tweet_id in mine:
+        await tweet_store.create(_scan_tweet(tweet_id))
+    seen: list[int] = []
+    after = None
+    while batch := await tweet_store.scan(after, 7):
+        seen += [tweet.id for tweet in batch]
+        after = batch[-1].id
+    assert len(seen) == len(set(seen))  # no tweet twice
+    assert mine <= set(seen)  # (a shared server holds other tests' tweets too)
+
+
+def _scan_tweet(tweet_id: int) -> TweetRecord:
+    now = utcnow()
+    return TweetRecord(id=tweet_id, user_id=1, text="scan me", created_at=now, updated_at=now)
