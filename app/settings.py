@@ -52,6 +52,8 @@ class Settings:
     celebrity_followers: int = 10_000
     timeline_max_length: int = 800
     fan_out_batch: int = 1_000
+    pg_pool_min: int = 1
+    pg_pool_max: int = 10
     reclaim_idle_s: int = 60
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 30 * 24 * 3600
@@ -97,6 +99,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         worker_id=_int(env, "CHIRP_WORKER_ID", 0),
         celebrity_followers=_int(env, "CHIRP_CELEBRITY_FOLLOWERS", 10_000),
         fan_out_batch=max(1, _int(env, "CHIRP_FANOUT_BATCH", 1_000)),
+        pg_pool_min=max(0, _int(env, "CHIRP_PG_POOL_MIN", 1)),
+        pg_pool_max=max(1, _int(env, "CHIRP_PG_POOL_MAX", 10)),
         reclaim_idle_s=max(1, _int(env, "CHIRP_RECLAIM_IDLE_S", 60)),
         access_token_ttl_s=_int(env, "CHIRP_ACCESS_TOKEN_TTL", 15 * 60),
         run_workers=env.get("CHIRP_RUN_WORKERS", "1") not in ("0", "false", "no"),

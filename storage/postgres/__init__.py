@@ -30,7 +30,14 @@ async def _shards(url: str, resources: Resources) -> Shards:
     async def close(shards: Shards) -> None:
         await shards.close()
 
-    shards: Shards = await resources.shared(f"postgres:{url}", lambda: Shards.open(url), close)
+    settings = resources.settings
+    sizes = {
+        "min_size": getattr(settings, "pg_pool_min", 1),
+        "max_size": getattr(settings, "pg_pool_max", 10),
+    }
+    shards: Shards = await resources.shared(
+        f"postgres:{url}", lambda: Shards.open(url, **sizes), close
+    )
     return shards
 
 
