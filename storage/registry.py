@@ -200,6 +200,14 @@ async def _with_timeline_cache(store: Any, cache_url: str, resources: Resources)
     return RedisCachedTimelineStore(store, await shared_client(cache_url, resources))
 
 
+async def _with_graph_cache(graph: Any, cache_url: str, resources: Resources) -> Any:
+    """`following:{id}` sets in Redis in front of the follow graph."""
+    from storage.redis.client import shared_client
+    from storage.redis.graph import RedisCachedFollowGraph
+
+    return RedisCachedFollowGraph(graph, await shared_client(cache_url, resources))
+
+
 async def _with_spool(shared: Any, settings: Any, resources: Resources) -> Any:
     """A durable local spool behind a shared queue, for when Redis is down."""
     from storage.spool import SpoolingJobQueue

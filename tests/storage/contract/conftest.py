@@ -101,7 +101,7 @@ ENGINES: dict[str, list[str]] = {
     "sessions": ["sqlite", "postgresql"],
     "tweets": ["sqlite", "cassandra"],
     "timelines": ["sqlite", "cassandra", "sqlite+redis"],
-    "graph": ["sqlite", "cassandra"],
+    "graph": ["sqlite", "cassandra", "sqlite+redis"],
     "engagement": ["sqlite", "cassandra"],
     "search": ["sqlite", "elasticsearch"],
     "media": ["file", "s3"],
@@ -127,19 +127,21 @@ async def resources() -> AsyncIterator[Resources]:
 
 async def open_on(engine: str, ports: list[str], tmp_path: Path, resources: Resources) -> list[Any]:
     """Open several ports on one URL of `engine` (e.g. engagement beside its tweets)."""
-    if engine == "sqlite+redis":  # the Redis home-timeline cache in front of SQLite
-        return [await _redis_cached_timelines(tmp_path, resources)]
+    if engine == "sqlite+redis":  # Redis caches in front of SQLite
+        return [await _redis_cached(ports[0], tmp_path, resources)]
     url = await URLS[engine](tmp_path)
     return [await open_port(port, url, resources) for port in ports]
 
 
-async def _redis_cached_timelines(tmp_path: Path, resources: Resources) -> Any:
+async def _redis_cached(port: str, tmp_path: Path, resources: Resources) -> Any:
     from storage.redis.client import shared_client
+    from storage.redis.graph import RedisCachedFollowGraph
     from storage.redis.timelines import RedisCachedTimelineStore
 
     redis_url = await URLS["redis"](tmp_path)
-    inner = await open_port("timelines", await fresh_sqlite(tmp_path), resources)
-    return RedisCachedTimelineStore(inner, await shared_client(redis_url, resources))
+    inner = await open_port(port, await fresh_sqlite(tmp_path), resources)
+    cache = {"timelines": RedisCachedTimelineStore, "graph": RedisCachedFollowGraph}[port]
+    return cache(inner, await shared_client(redis_url, resources))
 
 
 def _port_fixture(port: str, name: str) -> Any:
