@@ -20,6 +20,7 @@ from strawberry.types.graphql import OperationType
 
 from app.cost import operation_cost
 from app.errors import BadInput, RateLimited, UserError
+from app.metrics import METRICS
 from app.settings import Settings
 from storage.errors import StorageError, Unavailable
 from storage.instrumented import start_counting, stop_counting
@@ -94,6 +95,22 @@ class MutationRateLimit(SchemaExtension):
         yield
 
 
+class OperationMetrics(SchemaExtension):
+    """Counts operations by type and errors by code into the process's /metrics."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        context = self.execution_context
+        try:
+            kind = context.operation_type.value
+        except RuntimeError:  # the document did not parse
+            kind = "invalid"
+        METRICS.operations[kind] += 1
+        result = context.result
+        for error in getattr(result, "errors", None) or ():
+            METRICS.errors[str((error.extensions or {}).get("code", INTERNAL))] += 1
+
+
 def schema_extensions(settings: Settings) -> list[Any]:
     limits = settings.limits
     # Factories, so each operation gets fresh extension state. The validation limiters are
@@ -111,6 +128,7 @@ def schema_extensions(settings: Settings) -> list[Any]:
         lambda: tokens,
         lambda: CostLimit(limits.max_cost),
         lambda: MutationRateLimit(limits.mutations_per_minute),
+        OperationMetrics,
     ]
     if settings.production:
         extensions.append(DisableIntrospection)

@@ -17,6 +17,7 @@ from app import container
 from app.body_limit import BodySizeLimit
 from app.graphql_app import ChirpGraphQL
 from app.invalidation import Invalidation, listening
+from app.metrics import METRICS
 from app.settings import Settings, ensure_secret_key, from_env
 from app.worker import Worker
 from schema.schema import build_schema
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        stores = counting(await open_stores(settings))
+        stores = counting(await open_stores(settings), METRICS.store_calls)
         chirp = container.build(settings, stores)
         app.state.chirp = chirp
         app.state.stores = stores
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/metrics", metrics),
         *_media_routes(),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
@@ -103,6 +105,10 @@ def _media_routes() -> list[BaseRoute]:
 
 async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
+
+
+async def metrics(request: Request) -> Response:
+    return PlainTextResponse(METRICS.render(), media_type="text/plain; version=0.0.4")
 
 
 async def readyz(request: Request) -> Response:

@@ -9,6 +9,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from app.metrics import METRICS
 from storage.errors import StorageError, Unavailable
 from storage.ports import JobQueue
 
@@ -55,8 +56,10 @@ class Worker:
                 return len(batch)
             except Exception as error:  # a failing job must not stop the others
                 log.exception("job %s (%s) failed", job.id, job.kind)
+                METRICS.jobs[(job.kind, "failed")] += 1
                 await self._queue.fail(job, f"{type(error).__name__}: {error}")
             else:
+                METRICS.jobs[(job.kind, "done")] += 1
                 await self._queue.ack(job)
             self._outages = 0
         return len(batch)

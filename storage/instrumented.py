@@ -23,21 +23,24 @@ _current: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar(
 
 
 class CountingProxy:
-    def __init__(self, name: str, target: Any) -> None:
+    def __init__(self, name: str, target: Any, totals: Counter[str] | None = None) -> None:
         self._name = name
         self._target = target
+        self._totals: Counter[str] = totals if totals is not None else Counter()
 
     def __getattr__(self, attr: str) -> Any:
         value = getattr(self._target, attr)
         if not inspect.iscoroutinefunction(value):
             return value
         label = f"{self._name}.{attr}"
+        totals = self._totals
 
         @functools.wraps(value)
         async def counted(*args: Any, **kwargs: Any) -> Any:
             calls = _current.get()
             if calls is not None:
                 calls[label] += 1
+            totals[label] += 1
             return await value(*args, **kwargs)
 
         setattr(self, attr, counted)  # build the wrapper once per method
@@ -55,8 +58,9 @@ def unwrapped(port: Any) -> Any:
     return port._target if isinstance(port, CountingProxy) else port
 
 
-def counting(stores: Stores) -> Stores:
-    wrapped = {name: CountingProxy(name, getattr(stores, name)) for name in store_names()}
+def counting(stores: Stores, totals: Counter[str] | None = None) -> Stores:
+    """Every port counted per operation, and into `totals` (the process's metrics) if given."""
+    wrapped = {name: CountingProxy(name, getattr(stores, name), totals) for name in store_names()}
     return Stores(resources=stores.resources, **wrapped)
 
 

@@ -1,4 +1,4 @@
-from tests.support.client import GraphQLClient
+from tests.support.client import GraphQLClient, eventually
 
 
 def test_user_errors_carry_stable_codes(client: GraphQLClient) -> None:
@@ -49,3 +49,15 @@ def test_graphiql_health_and_readiness(client: GraphQLClient) -> None:
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     assert client.http.get("/healthz").text == "ok"
     assert client.http.get("/readyz").json() == {"ready": True}
+
+
+def test_metrics_count_operations_errors_store_calls_and_jobs(client: GraphQLClient) -> None:
+    token = client.sign_up("metered")["accessToken"]
+    client.post_tweet(token, "counted")
+    client.post("{ homeTimeline(first: 0) { edges { cursor } } }", token=token)
+    client.post("{ me { ")  # a document that does not parse is still an answered request
+    eventually(lambda: 'kind="fan_out",outcome="done"' in client.http.get("/metrics").text)
+    text = client.http.get("/metrics").text
+    assert 'chirp_graphql_operations_total{type="mutation"}' in text
+    assert 'chirp_graphql_errors_total{code="BAD_USER_INPUT"}' in text
+    assert 'chirp_store_calls_total{method="tweets.create"}' in text

@@ -1,0 +1,43 @@
+"""Process metrics in the Prometheus text format, served at /metrics: GraphQL operations and
+errors by code, store calls by port and method, and background jobs by outcome."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.operations: Counter[str] = Counter()  # by operation type
+        self.errors: Counter[str] = Counter()  # by extensions.code
+        self.store_calls: Counter[str] = Counter()  # by "port.method"
+        self.jobs: Counter[tuple[str, str]] = Counter()  # by (kind, outcome)
+
+    def render(self) -> str:
+        lines: list[str] = []
+        _family(
+            lines, "chirp_graphql_operations_total", "GraphQL operations", "type", self.operations
+        )
+        _family(lines, "chirp_graphql_errors_total", "GraphQL errors by code", "code", self.errors)
+        _family(
+            lines, "chirp_store_calls_total", "Store and cache calls", "method", self.store_calls
+        )
+        lines += [
+            "# HELP chirp_jobs_total Background jobs by outcome",
+            "# TYPE chirp_jobs_total counter",
+        ]
+        for (kind, outcome), count in sorted(self.jobs.items()):
+            lines.append(f'chirp_jobs_total{{kind="{kind}",outcome="{outcome}"}} {count}')
+        return "\n".join(lines) + "\n"
+
+
+def _family(
+    lines: list[str], name: str, help_text: str, label: str, values: Mapping[str, int]
+) -> None:
+    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
+    for key, count in sorted(values.items()):
+        lines.append(f'{name}{{{label}="{key}"}} {count}')
+
+
+METRICS = Metrics()  # one per process, like the process itself
