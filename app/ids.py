@@ -51,8 +51,3 @@ class SnowflakeGenerator:
 def id_timestamp_ms(snowflake: int) -> int:
     """Unix milliseconds at which a Snowflake id was issued."""
     return (snowflake >> TIMESTAMP_SHIFT) + CHIRP_EPOCH_MS
-
-
-def min_id_at(unix_ms: int) -> int:
-    """The smallest id that could have been issued at `unix_ms` (for time-range queries)."""
-    return max(0, unix_ms - CHIRP_EPOCH_MS) << TIMESTAMP_SHIFT

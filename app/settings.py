@@ -44,7 +44,7 @@ class Settings:
     cache_url: str = "memory://"
     search_url: str = DEFAULT_DB
     media_url: str = "file:///./data/media"
-    queue_url: str = ""  # defaults to the cache URL's engine when empty
+    queue_url: str = ""  # empty: chosen by storage.registry.queue_url
     secret_key: str = ""
     data_dir: Path = Path("./data")
     env: str = "development"
@@ -64,10 +64,6 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
-
-    @property
-    def effective_queue_url(self) -> str:
-        return self.queue_url or self.cache_url
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

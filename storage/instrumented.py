@@ -74,10 +74,6 @@ def count_calls() -> Iterator[Counter[str]]:
         _current.reset(token)
 
 
-def current_counter() -> Counter[str] | None:
-    return _current.get()
-
-
 def start_counting() -> contextvars.Token[Counter[str] | None]:
     return _current.set(Counter())
 

@@ -16,10 +16,6 @@ class Celebrities:
         self._threshold = threshold
         self._cache: TTLCache[str, tuple[int, ...]] = TTLCache(max_entries=1)
 
-    @property
-    def threshold(self) -> int:
-        return self._threshold
-
     async def ids(self) -> tuple[int, ...]:
         cached = self._cache.get("ids")
         if cached is None:
