@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
-import pytest
-
-from storage.errors import Unavailable
-from storage.registry import Resources, open_port
 from tests.backends import backend_url
-from tests.storage.contract.conftest import SETTINGS
+from tests.storage.unreachable import assert_unavailable_quickly
 
 
 async def test_an_unreachable_cassandra_is_unavailable_quickly() -> None:
     backend_url("CHIRP_TWEETS_URL")  # runs with the other Cassandra tests
-    resources = Resources(SETTINGS)
-    started = time.monotonic()
-    try:
-        with pytest.raises(Unavailable):
-            await open_port("tweets", "cassandra://127.0.0.1:1/chirp_test", resources)
-    finally:
-        await resources.close()
-    assert time.monotonic() - started < 15
+    await assert_unavailable_quickly("tweets", "cassandra://127.0.0.1:1/chirp_test", within_s=15)

@@ -4,9 +4,6 @@ document and no gap; an unreachable server is Unavailable within a bounded time.
 from __future__ import annotations
 
 import secrets
-import time
-
-import pytest
 
 from storage.elasticsearch import (
     MAPPINGS,
@@ -15,11 +12,9 @@ from storage.elasticsearch import (
     ensure_index,
     parse_url,
 )
-from storage.errors import Unavailable
 from storage.records import SearchDocument, SearchQuery, utcnow
-from storage.registry import Resources, open_port
 from tests.backends import backend_url
-from tests.storage.contract.conftest import SETTINGS
+from tests.storage.unreachable import assert_unavailable_quickly
 
 
 async def test_a_mapping_change_reindexes_behind_the_alias() -> None:
@@ -47,11 +42,4 @@ async def test_a_mapping_change_reindexes_behind_the_alias() -> None:
 
 async def test_an_unreachable_elasticsearch_is_unavailable_quickly() -> None:
     backend_url("CHIRP_SEARCH_URL")  # runs with the other Elasticsearch tests
-    resources = Resources(SETTINGS)
-    started = time.monotonic()
-    try:
-        with pytest.raises(Unavailable):
-            await open_port("search", "http://127.0.0.1:1", resources)
-    finally:
-        await resources.close()
-    assert time.monotonic() - started < 30
+    await assert_unavailable_quickly("search", "http://127.0.0.1:1", within_s=30)
