@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from app.settings import from_env
+from app.settings import from_env, redact_urls
 
 log = logging.getLogger("chirp")
 
@@ -30,24 +30,28 @@ async def _migrate() -> int:
 
     applied = await migrate_all(from_env())
     for url, versions in applied.items():
-        print(f"{_redact(url)}: {', '.join(versions) if versions else 'up to date'}")
+        print(f"{redact_urls(url)}: {', '.join(versions) if versions else 'up to date'}")
     return 0
 
 
 async def _worker(args: argparse.Namespace) -> int:
     from app import container
+    from app.jobs import STREAMS
     from app.settings import ensure_secret_key
-    from app.worker import Worker
     from storage.registry import open_stores
 
+    streams = [s.strip() for s in args.streams.split(",") if s.strip()] if args.streams else STREAMS
+    unknown = sorted(set(streams) - set(STREAMS))
+    if unknown:
+        print(
+            f"unknown stream(s) {', '.join(unknown)}; streams: {', '.join(STREAMS)}",
+            file=sys.stderr,
+        )
+        return 2
     settings = ensure_secret_key(from_env())
     stores = await open_stores(settings)
     try:
-        worker = Worker(
-            stores.queue,
-            container.build(settings, stores).services.fan_out,
-            reclaim_idle_s=settings.reclaim_idle_s,
-        )
+        worker = container.build(settings, stores).worker(streams, args.concurrency)
         if args.once:
             await worker.drain()
             return 0
@@ -55,7 +59,7 @@ async def _worker(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        log.info("worker started")
+        log.info("worker started on %s", ", ".join(streams))
         await worker.run(stop)
         return 0
     finally:
@@ -129,13 +133,6 @@ def _print_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="chirp", description="Chirp social backend")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     worker = commands.add_parser("worker", help="run background jobs (fan-out, indexing)")
     worker.add_argument("--once", action="store_true", help="run what is queued, then exit")
+    worker.add_argument(
+        "--streams", help="comma-separated job streams to consume (default: all of them)"
+    )
+    worker.add_argument(
+        "--concurrency", type=int, help="jobs in flight per stream (CHIRP_WORKER_CONCURRENCY)"
+    )
     commands.add_parser("migrate", help="apply every store's schema migrations")
     commands.add_parser("reindex", help="rebuild the search index from the tweet store")
     seeder = commands.add_parser("seed", help="fill the stores with realistic demo data")

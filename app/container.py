@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app import codec
 from app.ids import SnowflakeGenerator
+from app.invalidation import Invalidation
+from app.jobs import STREAMS, Jobs, build_handlers
+from app.jobs.base import JobDeps, JobHandler
+from app.live import LiveEvents
 from app.readthrough import ReadThrough
 from app.services import accounts
 from app.services.celebrities import Celebrities
 from app.services.delete_tweet import DeleteTweet
 from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
-from app.services.fan_out import FanOut
 from app.services.follow_user import AnswerFollowRequest, FollowUser, UnfollowUser
 from app.services.media import CreateMediaUpload
 from app.services.post_tweet import PostTweet
 from app.services.search import SearchTweets, Trending
 from app.settings import Settings
 from app.tokens import AccessTokens
+from app.worker import Worker
 from storage.memory import TTLCache
 from storage.records import TweetRecord, UserRecord
 from storage.registry import Stores
@@ -37,6 +42,25 @@ class Chirp:
     tweet_cache: ReadThrough[TweetRecord]
     user_cache: ReadThrough[UserRecord]
     services: Services
+    handlers: dict[str, JobHandler]
+    # Set when the cache is shared: this process listens for other processes' evictions.
+    invalidation: Invalidation | None
+
+    def worker(
+        self,
+        streams: Sequence[str] = STREAMS,
+        concurrency: int | None = None,
+        name: str | None = None,
+    ) -> Worker:
+        """A consumer of the given job streams (all of them by default)."""
+        return Worker(
+            self.stores.queues,
+            self.handlers,
+            streams,
+            concurrency=concurrency or self.settings.worker_concurrency,
+            name=name,
+            reclaim_idle_s=self.settings.reclaim_idle_s,
+        )
 
 
 @dataclass
@@ -56,7 +80,6 @@ class Services:
     follow_user: FollowUser
     unfollow_user: UnfollowUser
     answer_follow_request: AnswerFollowRequest
-    fan_out: FanOut
     search_tweets: SearchTweets
     celebrities: Celebrities
     create_media_upload: CreateMediaUpload
@@ -70,9 +93,10 @@ def _services(
     tokens: AccessTokens,
     tweet_cache: ReadThrough[TweetRecord],
     user_cache: ReadThrough[UserRecord],
+    celebrities: Celebrities,
 ) -> Services:
     sessions = accounts.SessionOpener(stores.sessions, tokens, settings.refresh_token_ttl_s)
-    celebrities = Celebrities(stores.users, settings.celebrity_followers)
+    jobs = Jobs(stores.queues)
     return Services(
         sign_up=accounts.SignUp(stores.users, ids, sessions),
         log_in=accounts.LogIn(stores.users, sessions),
@@ -80,16 +104,15 @@ def _services(
         log_out=accounts.LogOut(stores.sessions),
         update_profile=accounts.UpdateProfile(stores.users, user_cache),
         update_settings=accounts.UpdateSettings(stores.users, user_cache),
-        post_tweet=PostTweet(stores, ids, tweet_cache, user_cache),
-        delete_tweet=DeleteTweet(stores, tweet_cache),
+        post_tweet=PostTweet(stores, jobs, ids, tweet_cache, user_cache),
+        delete_tweet=DeleteTweet(stores, jobs, tweet_cache),
         like_tweet=LikeTweet(stores, tweet_cache, user_cache),
         unlike_tweet=UnlikeTweet(stores, tweet_cache, user_cache),
-        retweet=Retweet(stores, tweet_cache, user_cache, ids),
-        undo_retweet=UndoRetweet(stores, tweet_cache, user_cache),
-        follow_user=FollowUser(stores, user_cache),
-        unfollow_user=UnfollowUser(stores, user_cache),
-        answer_follow_request=AnswerFollowRequest(stores, user_cache),
-        fan_out=FanOut(stores, settings.timeline_max_length, celebrities, settings.fan_out_batch),
+        retweet=Retweet(stores, jobs, tweet_cache, user_cache, ids),
+        undo_retweet=UndoRetweet(stores, jobs, tweet_cache, user_cache),
+        follow_user=FollowUser(stores, jobs, user_cache),
+        unfollow_user=UnfollowUser(stores, jobs, user_cache),
+        answer_follow_request=AnswerFollowRequest(stores, jobs, user_cache),
         celebrities=celebrities,
         create_media_upload=CreateMediaUpload(stores.media, ids),
         search_tweets=SearchTweets(stores),
@@ -100,6 +123,9 @@ def _services(
 def build(settings: Settings, stores: Stores) -> Chirp:
     ids = SnowflakeGenerator(settings.worker_id)
     tokens = AccessTokens(settings.secret_key, settings.access_token_ttl_s)
+    # Other processes keep L1 copies only when the cache is shared: tell them what changed.
+    invalidation = Invalidation(stores.events) if stores.cache.shared else None
+    announce = invalidation.announce if invalidation is not None else None
     tweet_cache: ReadThrough[TweetRecord] = ReadThrough(
         prefix="tweet",
         fetch_many=stores.tweets.get_many,
@@ -109,6 +135,7 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         l1_ttl_s=L1_TTL_S,
         cache=stores.cache,
         cache_ttl_s=TWEET_CACHE_TTL_S,
+        announce=announce,
     )
     user_cache: ReadThrough[UserRecord] = ReadThrough(
         prefix="user",
@@ -119,7 +146,13 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         l1_ttl_s=L1_TTL_S,
         cache=stores.cache,
         cache_ttl_s=USER_CACHE_TTL_S,
+        announce=announce,
     )
+    if invalidation is not None:
+        invalidation.register("tweet", tweet_cache)
+        invalidation.register("user", user_cache)
+    celebrities = Celebrities(stores.users, settings.celebrity_followers)
+    deps = JobDeps(stores, celebrities, LiveEvents(stores.events), settings.fan_out_batch)
     return Chirp(
         settings=settings,
         stores=stores,
@@ -127,5 +160,7 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         access_tokens=tokens,
         tweet_cache=tweet_cache,
         user_cache=user_cache,
-        services=_services(settings, stores, ids, tokens, tweet_cache, user_cache),
+        services=_services(settings, stores, ids, tokens, tweet_cache, user_cache, celebrities),
+        handlers=build_handlers(deps),
+        invalidation=invalidation,
     )

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from storage.errors import StorageError
@@ -19,9 +19,13 @@ log = logging.getLogger("chirp.invalidation")
 
 
 class Invalidation:
-    def __init__(self, events: EventBus, caches: Mapping[str, Any]) -> None:
+    def __init__(self, events: EventBus) -> None:
         self._events = events
-        self._caches = caches  # prefix -> ReadThrough
+        self._caches: dict[str, Any] = {}  # prefix -> ReadThrough
+
+    def register(self, prefix: str, cache: Any) -> None:
+        """Announced ids with this prefix are forgotten by `cache` (a ReadThrough)."""
+        self._caches[prefix] = cache
 
     async def announce(self, prefix: str, ids: Sequence[int]) -> None:
         try:

@@ -16,14 +16,15 @@ from starlette.types import Receive, Scope, Send
 from app import container
 from app.body_limit import BodySizeLimit
 from app.graphql_app import ChirpGraphQL
-from app.invalidation import Invalidation, listening
+from app.invalidation import listening
+from app.jobs import STREAMS
 from app.metrics import METRICS
 from app.settings import Settings, ensure_secret_key, from_env
-from app.worker import Worker
 from schema.schema import build_schema
 from storage.errors import StorageError
 from storage.instrumented import counting
-from storage.registry import check_url, open_stores, port_urls
+from storage.records import Backlog
+from storage.registry import Stores, check_url, open_stores, port_urls
 
 log = logging.getLogger("chirp")
 
@@ -40,22 +41,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.chirp = chirp
         app.state.stores = stores
         graphql.bind(chirp)
-        invalidation = None
-        if stores.cache.shared:
-            caches = {"tweet": chirp.tweet_cache, "user": chirp.user_cache}
-            invalidation = Invalidation(stores.events, caches)
-            chirp.tweet_cache.announce = chirp.user_cache.announce = invalidation.announce
         stop = asyncio.Event()
         workers = []
         if settings.run_workers:
-            worker = Worker(
-                stores.queue, chirp.services.fan_out, reclaim_idle_s=settings.reclaim_idle_s
-            )
-            workers.append(asyncio.create_task(worker.run(stop, wait_s=0.5)))
+            workers.append(asyncio.create_task(chirp.worker().run(stop, wait_s=0.5)))
         try:
             async with contextlib.AsyncExitStack() as stack:
-                if invalidation is not None:
-                    await stack.enter_async_context(listening(invalidation))
+                if chirp.invalidation is not None:
+                    await stack.enter_async_context(listening(chirp.invalidation))
                 yield
         finally:
             stop.set()
@@ -108,14 +101,37 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(METRICS.render(), media_type="text/plain; version=0.0.4")
+    backlogs = await _backlogs(request.app.state.stores)
+    return PlainTextResponse(METRICS.render(backlogs), media_type="text/plain; version=0.0.4")
 
 
 async def readyz(request: Request) -> Response:
+    """Ready when the stores answer; 503 naming the job streams whose oldest job has waited
+    longer than CHIRP_READY_MAX_LAG_S (the workers are not keeping up)."""
     stores = request.app.state.stores
     try:
         await asyncio.wait_for(stores.users.get_many([0]), timeout=2)
         await asyncio.wait_for(stores.tweets.get_many([0]), timeout=2)
     except (StorageError, TimeoutError) as error:
         return JSONResponse({"ready": False, "error": type(error).__name__}, status_code=503)
-    return JSONResponse({"ready": True})
+    backlogs = await _backlogs(stores)
+    limit = request.app.state.chirp.settings.ready_max_lag_s
+    lagging = sorted(s for s, b in backlogs.items() if b is not None and b.oldest_age_s > limit)
+    lag = {s: None if b is None else round(b.oldest_age_s, 3) for s, b in backlogs.items()}
+    if lagging:
+        body = {"ready": False, "error": "job streams lagging", "lagging": lagging, "lag": lag}
+        return JSONResponse(body, status_code=503)
+    return JSONResponse({"ready": True, "lag": lag})
+
+
+async def _backlogs(stores: Stores) -> dict[str, Backlog | None]:
+    """Each job stream's backlog; None for a stream whose queue did not answer in time."""
+
+    async def one(stream: str) -> Backlog | None:
+        try:
+            return await asyncio.wait_for(stores.queues.stream(stream).backlog(), timeout=2)
+        except (StorageError, TimeoutError):
+            return None
+
+    found = await asyncio.gather(*(one(stream) for stream in STREAMS))
+    return dict(zip(STREAMS, found, strict=True))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
+from storage.records import Backlog
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -14,7 +16,8 @@ class Metrics:
         self.store_calls: Counter[str] = Counter()  # by "port.method"
         self.jobs: Counter[tuple[str, str]] = Counter()  # by (kind, outcome)
 
-    def render(self) -> str:
+    def render(self, backlogs: Mapping[str, Backlog | None] | None = None) -> str:
+        """`backlogs`: each job stream's backlog now (None: its queue did not answer)."""
         lines: list[str] = []
         _family(
             lines, "chirp_graphql_operations_total", "GraphQL operations", "type", self.operations
@@ -29,6 +32,8 @@ class Metrics:
         ]
         for (kind, outcome), count in sorted(self.jobs.items()):
             lines.append(f'chirp_jobs_total{{kind="{kind}",outcome="{outcome}"}} {count}')
+        if backlogs:
+            _backlog_families(lines, backlogs)
         return "\n".join(lines) + "\n"
 
 
@@ -38,6 +43,27 @@ def _family(
     lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
     for key, count in sorted(values.items()):
         lines.append(f'{name}{{{label}="{key}"}} {count}')
+
+
+def _backlog_families(lines: list[str], backlogs: Mapping[str, Backlog | None]) -> None:
+    answered = {stream: b for stream, b in sorted(backlogs.items()) if b is not None}
+    lines += [
+        "# HELP chirp_job_backlog Jobs enqueued and not yet acknowledged, by stream",
+        "# TYPE chirp_job_backlog gauge",
+        *(f'chirp_job_backlog{{stream="{s}"}} {b.jobs}' for s, b in answered.items()),
+        "# HELP chirp_job_lag_seconds Age of the oldest unacknowledged job, by stream",
+        "# TYPE chirp_job_lag_seconds gauge",
+        *(
+            f'chirp_job_lag_seconds{{stream="{s}"}} {b.oldest_age_s:.3f}'
+            for s, b in answered.items()
+        ),
+        "# HELP chirp_job_queue_up Whether the stream's queue answered this scrape",
+        "# TYPE chirp_job_queue_up gauge",
+        *(
+            f'chirp_job_queue_up{{stream="{s}"}} {int(b is not None)}'
+            for s, b in sorted(backlogs.items())
+        ),
+    ]
 
 
 METRICS = Metrics()  # one per process, like the process itself

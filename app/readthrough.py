@@ -29,6 +29,7 @@ class ReadThrough(Generic[T]):
         l1_ttl_s: float,
         cache: Cache,
         cache_ttl_s: float,
+        announce: Callable[[str, Sequence[int]], Awaitable[None]] | None = None,
     ) -> None:
         self._prefix = prefix
         self._fetch_many = fetch_many
@@ -38,8 +39,8 @@ class ReadThrough(Generic[T]):
         self._l1_ttl_s = l1_ttl_s
         self._cache = cache if cache.shared else None
         self._cache_ttl_s = cache_ttl_s
-        # Set when other processes keep L1 copies too (a shared cache): tells them to forget.
-        self.announce: Callable[[str, Sequence[int]], Awaitable[None]] | None = None
+        # Given when other processes keep L1 copies too (a shared cache): tells them to forget.
+        self._announce = announce
 
     def key(self, entity_id: int) -> str:
         return f"{self._prefix}:{entity_id}"
@@ -99,8 +100,8 @@ class ReadThrough(Generic[T]):
             except StorageError:
                 # Copies left in the shared cache would outlive this write: a TTL bounds them.
                 log.error("could not evict %s from the shared cache", keys[:5])
-        if self.announce is not None:
-            await self.announce(self._prefix, ids)
+        if self._announce is not None:
+            await self._announce(self._prefix, ids)
 
     def clear_local(self) -> None:
         self._l1.clear()

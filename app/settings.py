@@ -50,8 +50,9 @@ class Settings:
     env: str = "development"
     worker_id: int = 0
     celebrity_followers: int = 10_000
-    timeline_max_length: int = 800
     fan_out_batch: int = 1_000
+    worker_concurrency: int = 32
+    ready_max_lag_s: float = 30.0
     pg_pool_min: int = 1
     pg_pool_max: int = 10
     reclaim_idle_s: int = 60
@@ -95,6 +96,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         worker_id=_int(env, "CHIRP_WORKER_ID", 0),
         celebrity_followers=_int(env, "CHIRP_CELEBRITY_FOLLOWERS", 10_000),
         fan_out_batch=max(1, _int(env, "CHIRP_FANOUT_BATCH", 1_000)),
+        worker_concurrency=max(1, _int(env, "CHIRP_WORKER_CONCURRENCY", 32)),
+        ready_max_lag_s=max(1, _int(env, "CHIRP_READY_MAX_LAG_S", 30)),
         pg_pool_min=max(0, _int(env, "CHIRP_PG_POOL_MIN", 1)),
         pg_pool_max=max(1, _int(env, "CHIRP_PG_POOL_MAX", 10)),
         reclaim_idle_s=max(1, _int(env, "CHIRP_RECLAIM_IDLE_S", 60)),
@@ -106,6 +109,20 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     if not 0 <= settings.worker_id <= 1023:
         raise SettingsError(f"CHIRP_WORKER_ID must be within 0..1023, got {settings.worker_id}")
     return settings
+
+
+def redact_urls(urls: str) -> str:
+    """A URL, or a comma-separated list of them, with every user:password masked, for logs
+    (`postgresql://u:pw@h/db,postgresql://u@h2/db` -> `postgresql://***@h/db,...`)."""
+    return ",".join(_redact_one(url) for url in urls.split(","))
+
+
+def _redact_one(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = "***@" + authority.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{authority}{slash}{path}"
 
 
 def ensure_secret_key(settings: Settings) -> Settings:

@@ -1,24 +1,33 @@
-"""Job consumers: run in the server process by default, or alone with `chirp worker`."""
+"""Job consumers: run in the server process by default, or alone with `chirp worker`.
+
+A worker consumes each of its streams on its own loop, so a slow or failing stream never
+holds up another. On each stream it keeps up to `concurrency` handler calls in flight; jobs
+of a kind whose handler takes batches are handed over up to `max_batch` at a time. Every job
+is acknowledged on its own once its handler returned.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
+from app.jobs.base import JobHandler
 from app.metrics import METRICS
 from storage.errors import StorageError, Unavailable
-from storage.ports import JobQueue
+from storage.ports import JobQueue, JobQueues
+from storage.records import Job
 
 log = logging.getLogger("chirp.worker")
 
-Handler = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 RECLAIM_EVERY_S = 15.0
 RECLAIM_IDLE_S = 60.0
 MAX_BACKOFF_S = 15.0
+DEFAULT_CONCURRENCY = 32
+MAX_RESERVE = 1_000
 
 
 def consumer_name() -> str:
@@ -28,64 +37,152 @@ def consumer_name() -> str:
 class Worker:
     def __init__(
         self,
-        queue: JobQueue,
-        handler: Handler,
+        queues: JobQueues,
+        handlers: Mapping[str, JobHandler],
+        streams: Sequence[str],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
         name: str | None = None,
-        batch: int = 16,
         reclaim_idle_s: float = RECLAIM_IDLE_S,
     ) -> None:
+        name = name or consumer_name()
+        self.consumers = [
+            StreamConsumer(
+                queues.stream(stream),
+                {k: h for k, h in handlers.items() if h.stream == stream},
+                name=name,
+                concurrency=concurrency,
+                reclaim_idle_s=reclaim_idle_s,
+            )
+            for stream in streams
+        ]
+
+    async def run(self, stop: asyncio.Event, wait_s: float = 1.0) -> None:
+        await asyncio.gather(*(consumer.run(stop, wait_s) for consumer in self.consumers))
+
+    async def drain(self, progress: Callable[[int], object] | None = None) -> int:
+        """Run jobs until no stream has any ready (`chirp worker --once`, seeding, tests);
+        returns how many ran. `progress` hears how many jobs each round took."""
+        total = 0
+        while taken := sum(await asyncio.gather(*(c.drain() for c in self.consumers))):
+            total += taken
+            if progress is not None:
+                progress(taken)
+        return total
+
+
+class StreamConsumer:
+    def __init__(
+        self,
+        queue: JobQueue,
+        handlers: Mapping[str, JobHandler],
+        *,
+        name: str,
+        concurrency: int,
+        reclaim_idle_s: float,
+    ) -> None:
         self._queue = queue
-        self._handler = handler
-        self._name = name or consumer_name()
-        self._batch = batch
+        self._handlers = handlers
+        self._name = name
+        self._concurrency = max(1, concurrency)
+        self._max_batch = max((h.max_batch for h in handlers.values()), default=1)
         self._reclaim_idle_s = reclaim_idle_s
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._outages = 0
-
-    async def run_once(self, wait_s: float = 0.0) -> int:
-        """Reserve and run one batch; returns how many jobs it took."""
-        batch = await self._queue.reserve(self._name, self._batch, wait_s)
-        for index, job in enumerate(batch):
-            try:
-                await self._handler(job.kind, job.payload)
-            except Unavailable:
-                # Not the job's fault: wait (longer each time), give the batch back uncounted.
-                log.warning("job %s (%s): a store is unavailable; retrying later", job.id, job.kind)
-                await asyncio.sleep(self._backoff())
-                for waiting in batch[index:]:
-                    await self._queue.release(waiting)
-                return len(batch)
-            except Exception as error:  # a failing job must not stop the others
-                log.exception("job %s (%s) failed", job.id, job.kind)
-                METRICS.jobs[(job.kind, "failed")] += 1
-                await self._queue.fail(job, f"{type(error).__name__}: {error}")
-            else:
-                METRICS.jobs[(job.kind, "done")] += 1
-                await self._queue.ack(job)
-            self._outages = 0
-        return len(batch)
-
-    def _backoff(self) -> float:
-        """0.5 s, 1 s, 2 s ... capped below the reclaim time, so no one reclaims the batch."""
-        self._outages += 1
-        return float(min(0.5 * 2 ** (self._outages - 1), MAX_BACKOFF_S, self._reclaim_idle_s / 3))
-
-    async def drain(self) -> None:
-        """Run jobs until the queue has none ready (tests and `chirp worker --once`)."""
-        while await self.run_once():
-            pass
+        self._paused_until = 0.0
 
     async def run(self, stop: asyncio.Event, wait_s: float = 1.0) -> None:
         loop = asyncio.get_running_loop()
         next_reclaim = loop.time()
-        while not stop.is_set():
-            try:
-                if loop.time() >= next_reclaim:
-                    await self._queue.reclaim(self._reclaim_idle_s)
-                    next_reclaim = loop.time() + min(RECLAIM_EVERY_S, self._reclaim_idle_s / 2)
-                drain = getattr(self._queue, "drain_spool", None)
-                if drain is not None:  # jobs spooled locally while the shared queue was down
-                    await drain()
-                await self.run_once(wait_s)
-            except StorageError:
-                log.warning("job queue unavailable; retrying", exc_info=True)
-                await asyncio.sleep(1.0)
+        try:
+            while not stop.is_set():
+                try:
+                    if loop.time() >= next_reclaim:
+                        await self._queue.reclaim(self._reclaim_idle_s)
+                        next_reclaim = loop.time() + min(RECLAIM_EVERY_S, self._reclaim_idle_s / 2)
+                    drain_spool = getattr(self._queue, "drain_spool", None)
+                    if drain_spool is not None:  # jobs spooled while the shared queue was down
+                        await drain_spool()
+                    await self._take(wait_s)
+                except StorageError:
+                    log.warning("job queue unavailable; retrying", exc_info=True)
+                    await asyncio.sleep(1.0)
+        finally:
+            await self._settle()
+
+    async def drain(self) -> int:
+        """Take and run everything ready now; returns how many jobs it took."""
+        taken = 0
+        while batch := await self._take(0.0):
+            taken += batch
+        await self._settle()
+        return taken
+
+    async def _take(self, wait_s: float) -> int:
+        """Wait for a free slot, reserve what the free slots can run, start it."""
+        loop = asyncio.get_running_loop()
+        if (pause := self._paused_until - loop.time()) > 0:
+            await asyncio.sleep(pause)
+        if len(self._in_flight) >= self._concurrency:
+            await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+        free = self._concurrency - len(self._in_flight)
+        # With work in flight, look without blocking long: a finished call frees a slot.
+        wait = wait_s if not self._in_flight else min(wait_s, 0.05)
+        jobs = await self._queue.reserve(self._name, min(MAX_RESERVE, free * self._max_batch), wait)
+        for chunk in self._chunks(jobs):
+            task = asyncio.create_task(self._run(chunk))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(jobs)
+
+    def _chunks(self, jobs: list[Job]) -> list[list[Job]]:
+        """Jobs of one kind together, at most its handler's max_batch per call."""
+        by_kind: dict[str, list[Job]] = {}
+        for job in jobs:
+            by_kind.setdefault(job.kind, []).append(job)
+        chunks = []
+        for kind, same in by_kind.items():
+            size = self._handlers[kind].max_batch if kind in self._handlers else 1
+            chunks += [same[start : start + size] for start in range(0, len(same), size)]
+        return chunks
+
+    async def _run(self, jobs: list[Job]) -> None:
+        kind = jobs[0].kind
+        handler = self._handlers.get(kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {kind!r} on this stream")
+            await handler([job.payload for job in jobs])
+        except Unavailable:
+            # Not the jobs' fault: wait (longer each time), give them back uncounted.
+            log.warning("%d %s job(s): a store is unavailable; retrying later", len(jobs), kind)
+            await self._pause()
+            await asyncio.gather(*(self._queue.release(job) for job in jobs))
+            return
+        except Exception as error:  # a failing job must not stop the others
+            if len(jobs) > 1:  # find the job that fails: each one alone
+                for job in jobs:
+                    await self._run([job])
+                return
+            log.exception("job %s (%s) failed", jobs[0].id, kind)
+            METRICS.jobs[(kind, "failed")] += 1
+            await self._queue.fail(jobs[0], f"{type(error).__name__}: {error}")
+            return
+        self._outages = 0
+        METRICS.jobs[(kind, "done")] += len(jobs)
+        await asyncio.gather(*(self._queue.ack(job) for job in jobs))
+
+    async def _pause(self) -> None:
+        """0.5 s, 1 s, 2 s ... capped below the reclaim time, so no one reclaims the jobs;
+        the stream takes no new jobs meanwhile."""
+        self._outages += 1
+        delay = float(min(0.5 * 2 ** (self._outages - 1), MAX_BACKOFF_S, self._reclaim_idle_s / 3))
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + delay)
+        await asyncio.sleep(delay)
+
+    async def _settle(self) -> None:
+        """Let the calls in flight finish (their jobs are acknowledged or given back)."""
+        while self._in_flight:
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*self._in_flight, return_exceptions=True)

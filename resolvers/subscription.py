@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -10,8 +9,7 @@ import strawberry
 
 from app.context import Context
 from app.cursors import decode_position, position_cursor
-from app.services.celebrities import author_channel
-from app.services.jobs import home_channel
+from app.live import LiveEvent, LiveEventType, subscription_channels
 from schema.events import TimelineEvent, TimelineEventType
 from schema.node import to_global_id
 from schema.tweet import Tweet
@@ -48,17 +46,16 @@ class Subscription:
         resume_after = decode_position(after)
         events = info.context.chirp.stores.events
         celebrities = await info.context.loaders.pages.followed_celebrities()
-        channels = [home_channel(viewer), *(author_channel(c) for c in celebrities)]
-        async with events.subscribe(channels) as stream:
+        async with events.subscribe(subscription_channels(viewer, celebrities)) as stream:
             replayed: set[int] = set()
             if resume_after is not None:
                 for tweet in await _missed(info, resume_after):
                     replayed.add(tweet.id)
                     yield _added(tweet)
-            async for event in stream:
-                message = json.loads(event.data)
-                tweet_id = int(message["tweetId"])
-                if message["type"] == "DELETED":
+            async for message in stream:
+                event = LiveEvent.decode(message.data)
+                tweet_id = event.tweet_id
+                if event.type is LiveEventType.DELETED:
                     yield TimelineEvent(
                         type=TimelineEventType.DELETED,
                         tweet_id=to_global_id("Tweet", tweet_id),

@@ -1,14 +1,15 @@
 """ElasticsearchSearchIndex: tweets in an Elasticsearch index behind an alias.
 
 `http://h:9200` (`?alias=name` to use another alias). `migrate(url)` creates the index
-`<alias>-v<MAPPING_VERSION>` and points the alias at it; when the mapping version changes, it
-creates the new index, copies every document into it (client side: this build of
+`<alias>-v<MAPPING_VERSION>` and points the alias at it; when the mapping version changes,
+it creates the new index, copies every document into it (client side: this build of
 Elasticsearch has no reindex module), and swaps the alias atomically, so reads never stop.
 
-Text uses the core `standard` analyzer. This distribution has no analysis-common module
-(no asciifolding filter), so accents are folded by Chirp itself, the same way for indexed
-text and for queries. Writes wait for a refresh, so a removed tweet is gone from the next
-search. Results page by search_after on the tweet id, never from/size.
+Text uses the core `standard` analyzer. This distribution has no analysis-common module (no
+asciifolding filter), so accents are folded by Chirp itself, the same way for indexed text
+and for queries. Writes do not wait for a refresh: they are searchable within the index's
+refresh interval (1 s), and the read path hides deleted tweets meanwhile. Results page by
+search_after on the tweet id, never from/size.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class ElasticsearchSearchIndex:
         ]
         if actions:
             async with es_errors("index"):
-                await async_bulk(self._client, actions, refresh="wait_for")
+                await async_bulk(self._client, actions)
 
     async def remove(self, tweet_ids: Sequence[int]) -> None:
         actions = [
@@ -124,7 +125,11 @@ class ElasticsearchSearchIndex:
         if actions:
             async with es_errors("remove"):
                 # A tweet that was never indexed is fine to remove.
-                await async_bulk(self._client, actions, refresh="wait_for", raise_on_error=False)
+                await async_bulk(self._client, actions, raise_on_error=False)
+
+    async def refresh(self) -> None:
+        async with es_errors("refresh"):
+            await self._client.indices.refresh(index=self._alias)
 
     async def search(self, query: SearchQuery, limit: int, before: int | None = None) -> list[int]:
         terms = [*query.words, *query.phrases]
@@ -262,6 +267,8 @@ async def ensure_index(
 
 
 async def _copy(client: AsyncElasticsearch, source: str, target: str) -> None:
+    await client.indices.refresh(index=source)  # writes not yet refreshed are copied too
+
     async def actions() -> AsyncIterator[dict[str, Any]]:
         async for hit in async_scan(client, index=source, query={"query": {"match_all": {}}}):
             yield {

@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-from storage.records import Event, Job
+from storage.records import Backlog, Event, Job
 from storage.registry import Resources
 
 if TYPE_CHECKING:
-    from storage.ports import Cache, EventBus, JobQueue
+    from storage.ports import Cache, EventBus, JobQueue, JobQueues
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -122,22 +122,32 @@ class InProcessCache:
 _CLOSED: Any = object()
 
 
-class _Subscription:
+class BoundedSubscription:
     """One subscriber's bounded queue. When it is full the oldest event is dropped, so a
-    slow subscriber loses events instead of slowing publishers down."""
+    slow subscriber loses events instead of slowing publishers down. Also used by the Redis
+    bus, which hands each local subscriber its events from one shared connection."""
 
     def __init__(self, channels: frozenset[str], size: int) -> None:
         self.channels = channels
         self.dropped = 0
-        self._queue: asyncio.Queue[Event] = asyncio.Queue(size)
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(size)
 
-    def offer(self, event: Event) -> None:
+    def offer(self, event: Any) -> None:
+        """An Event, or the close / failure marker."""
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped += 1
         self._queue.put_nowait(event)
 
-    def __aiter__(self) -> _Subscription:
+    def close(self) -> None:
+        """Iteration ends after the events already queued."""
+        self.offer(_CLOSED)
+
+    def fail(self, error: BaseException) -> None:
+        """Iteration raises `error` after the events already queued."""
+        self.offer(_Failed(error))
+
+    def __aiter__(self) -> BoundedSubscription:
         return self
 
     async def __anext__(self) -> Event:
@@ -145,13 +155,21 @@ class _Subscription:
         if event is _CLOSED:
             self.offer(_CLOSED)  # stay closed for any later reader
             raise StopAsyncIteration
+        if isinstance(event, _Failed):
+            self.offer(event)
+            raise event.error
         return event
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
 
 
 class InProcessEventBus:
     def __init__(self, subscriber_queue: int = DEFAULT_SUBSCRIBER_QUEUE) -> None:
         self._size = subscriber_queue
-        self._subscriptions: set[_Subscription] = set()
+        self._subscriptions: set[BoundedSubscription] = set()
 
     async def publish(self, channel: str, data: bytes) -> None:
         event = Event(channel, data)
@@ -159,10 +177,14 @@ class InProcessEventBus:
             if channel in subscription.channels:
                 subscription.offer(event)
 
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        for channel, data in messages:
+            await self.publish(channel, data)
+
     @contextlib.asynccontextmanager
     async def subscribe(self, channels: Sequence[str]) -> AsyncIterator[AsyncIterator[Event]]:
         """Events from the moment of entry; iteration ends when the bus closes."""
-        subscription = _Subscription(frozenset(channels), self._size)
+        subscription = BoundedSubscription(frozenset(channels), self._size)
         self._subscriptions.add(subscription)
         try:
             yield subscription
@@ -171,7 +193,7 @@ class InProcessEventBus:
 
     async def close(self) -> None:
         for subscription in list(self._subscriptions):
-            subscription.offer(_CLOSED)
+            subscription.close()
         self._subscriptions.clear()
 
 
@@ -180,6 +202,7 @@ class _QueuedJob:
     job: Job
     status: str = "pending"  # pending | reserved | dead
     reserved_at: float = 0.0
+    enqueued_at: float = 0.0
 
 
 class InProcessJobQueue:
@@ -198,7 +221,7 @@ class InProcessJobQueue:
     async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str:
         # A JSON round trip, as a durable queue would do: same types back, no shared state.
         job = Job(str(next(self._ids)), kind, json.loads(json.dumps(dict(payload))))
-        self._jobs[job.id] = _QueuedJob(job)
+        self._jobs[job.id] = _QueuedJob(job, enqueued_at=self._clock())
         self._requeue(job.id)
         return job.id
 
@@ -253,6 +276,11 @@ class InProcessJobQueue:
         dead = [queued.job for queued in self._jobs.values() if queued.status == "dead"]
         return dead[:limit]
 
+    async def backlog(self) -> Backlog:
+        waiting = [queued.enqueued_at for queued in self._jobs.values() if queued.status != "dead"]
+        oldest = self._clock() - min(waiting) if waiting else 0.0
+        return Backlog(len(waiting), max(0.0, oldest))
+
     def _count_attempt(self, queued: _QueuedJob) -> None:
         queued.job = replace(queued.job, attempts=queued.job.attempts + 1)
         if queued.job.attempts >= self._max_attempts:
@@ -265,6 +293,19 @@ class InProcessJobQueue:
         self._pending.append(job_id)
         self._enqueued.set()
         self._enqueued = asyncio.Event()
+
+
+class InProcessJobQueues:
+    """Named in-process streams, each an InProcessJobQueue."""
+
+    def __init__(self, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        self._max_attempts = max_attempts
+        self._streams: dict[str, InProcessJobQueue] = {}
+
+    def stream(self, name: str) -> InProcessJobQueue:
+        if name not in self._streams:
+            self._streams[name] = InProcessJobQueue(self._max_attempts)
+        return self._streams[name]
 
 
 def _query_int(url: str, name: str, default: int) -> int:
@@ -284,9 +325,9 @@ async def open_event_bus(url: str, resources: Resources) -> InProcessEventBus:
     return bus
 
 
-async def open_job_queue(url: str, resources: Resources) -> InProcessJobQueue:
+async def open_job_queue(url: str, resources: Resources) -> InProcessJobQueues:
     """`memory://?max_attempts=5`."""
-    return InProcessJobQueue(_query_int(url, "max_attempts", DEFAULT_MAX_ATTEMPTS))
+    return InProcessJobQueues(_query_int(url, "max_attempts", DEFAULT_MAX_ATTEMPTS))
 
 
 if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
@@ -295,3 +336,4 @@ if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
         _cache: Cache = InProcessCache()
         _bus: EventBus = InProcessEventBus()
         _queue: JobQueue = InProcessJobQueue()
+        _queues: JobQueues = InProcessJobQueues()

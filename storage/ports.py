@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from storage.records import (
+    Backlog,
     Event,
     FollowEdge,
     Job,
@@ -55,6 +56,10 @@ class UserStore(Protocol):
 
     async def add_to_stats(self, user_id: int, deltas: Mapping[str, int]) -> None:
         """Atomically add deltas to user_stats counters (no lost updates under concurrency)."""
+
+    async def add_to_stats_many(self, deltas: Mapping[int, Mapping[str, int]]) -> None:
+        """add_to_stats for many users at once ({user_id: deltas}): each user's add is atomic,
+        the batch as a whole need not be. Unknown counters raise ValueError before any write."""
 
     async def ids_with_followers_over(self, threshold: int, limit: int) -> list[int]:
         """Users with more than `threshold` followers (the celebrities of hybrid fan-out),
@@ -122,6 +127,10 @@ class FollowGraph(Protocol):
     async def follow(self, follower_id: int, followee_id: int, at: datetime) -> bool:
         """True if the edge is new."""
 
+    async def follow_many(self, edges: Sequence[tuple[int, int]], at: datetime) -> list[bool]:
+        """follow() for each (follower, followee), answers in order: True where the edge is
+        new, so counts built on them stay exact (a pair repeated in `edges` is new once)."""
+
     async def unfollow(self, follower_id: int, followee_id: int) -> bool:
         """True if an edge was removed."""
 
@@ -181,10 +190,17 @@ class EngagementStore(Protocol):
 
 
 class SearchIndex(Protocol):
+    """Writes become visible to `search` within the engine's refresh interval (about 1 s),
+    or at once after `refresh`."""
+
     async def index(self, documents: Sequence[SearchDocument]) -> None:
         """Idempotent by tweet id."""
 
     async def remove(self, tweet_ids: Sequence[int]) -> None: ...
+
+    async def refresh(self) -> None:
+        """Make every write so far visible to `search` (rebuilds, tests); costly, so never
+        on the write path."""
 
     async def search(self, query: SearchQuery, limit: int, before: int | None = None) -> list[int]:
         """Matching tweet ids, newest first, strictly older than tweet id `before`."""
@@ -224,6 +240,9 @@ class Cache(Protocol):
 class EventBus(Protocol):
     async def publish(self, channel: str, data: bytes) -> None: ...
 
+    async def publish_many(self, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Publish (channel, data) pairs in order, in as few round trips as the engine allows."""
+
     def subscribe(
         self, channels: Sequence[str]
     ) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
@@ -231,7 +250,8 @@ class EventBus(Protocol):
 
 
 class JobQueue(Protocol):
-    """At-least-once jobs: a reserved job comes back if it is not acked in time."""
+    """One stream of at-least-once jobs: a reserved job comes back if it is not acked in
+    time. Streams are independent: a slow or failing stream never holds up another."""
 
     async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str: ...
 
@@ -251,3 +271,14 @@ class JobQueue(Protocol):
         """Give back jobs reserved longer than idle_s ago (their consumer died)."""
 
     async def dead_letters(self, limit: int) -> list[Job]: ...
+
+    async def backlog(self) -> Backlog:
+        """Jobs enqueued and not yet acknowledged (dead ones excluded), and the age of the
+        oldest of them (0 when there are none)."""
+
+
+class JobQueues(Protocol):
+    """The job streams of one engine, by name (e.g. "delivery", "indexing")."""
+
+    def stream(self, name: str) -> JobQueue:
+        """The named stream, created on first use; the same object for the same name."""

@@ -3,6 +3,7 @@ at millisecond precision (what every engine here can store exactly)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -54,6 +55,15 @@ class UserStats:
 STAT_FIELDS = ("followers_count", "following_count", "tweets_count", "likes_count", "lists_count")
 
 
+def changed_stats(deltas: Mapping[str, int]) -> tuple[str, ...]:
+    """The counters a stats delta changes, in STAT_FIELDS order; unknown names are refused
+    (they would end up in SQL)."""
+    unknown = set(deltas) - set(STAT_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown stats {', '.join(sorted(unknown))}")
+    return tuple(name for name in STAT_FIELDS if deltas.get(name))
+
+
 @dataclass(frozen=True, slots=True)
 class UserSettings:
     user_id: int
@@ -101,6 +111,13 @@ class TweetCounts:
     retweets: int = 0
     replies: int = 0
     views: int = 0
+
+
+# A stored home timeline keeps its newest HOME_TIMELINE_LENGTH entries: adapters trim it
+# back to that once it holds more than HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK (trimming
+# on every push would cost a read of the whole timeline per delivered entry).
+HOME_TIMELINE_LENGTH = 800
+HOME_TIMELINE_SLACK = 64
 
 
 class TimelineKind(StrEnum):
@@ -178,6 +195,15 @@ class Job:
     kind: str
     payload: dict[str, Any]
     attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """A stream's jobs not yet acknowledged (waiting or running), and how long the oldest
+    of them has been in the stream."""
+
+    jobs: int
+    oldest_age_s: float
 
 
 @dataclass(frozen=True, slots=True)

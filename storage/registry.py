@@ -19,7 +19,7 @@ from storage.ports import (
     EngagementStore,
     EventBus,
     FollowGraph,
-    JobQueue,
+    JobQueues,
     MediaStore,
     SearchIndex,
     SessionStore,
@@ -64,7 +64,7 @@ ADAPTERS: dict[str, dict[str, str]] = {
     "media": {"file": "storage.local_media:open_media_store", "s3": "storage.s3:open_media_store"},
     "cache": {"memory": f"{_MEMORY}:open_cache", "redis": "storage.redis:open_cache"},
     "events": {"memory": f"{_MEMORY}:open_event_bus", "redis": "storage.redis:open_event_bus"},
-    "queue": {
+    "queues": {
         "sqlite": f"{_SQLITE}:open_job_queue",
         "memory": f"{_MEMORY}:open_job_queue",
         "redis": "storage.redis:open_job_queue",
@@ -129,7 +129,7 @@ class Stores:
     media: MediaStore
     cache: Cache
     events: EventBus
-    queue: JobQueue
+    queues: JobQueues
     resources: Resources
 
     async def close(self) -> None:
@@ -148,7 +148,7 @@ def port_urls(settings: Any) -> dict[str, str]:
         "media": settings.media_url,
         "cache": settings.cache_url,
         "events": settings.cache_url,
-        "queue": queue_url(settings),
+        "queues": queue_url(settings),
     }
 
 
@@ -180,12 +180,13 @@ async def open_stores(settings: Any) -> Stores:
     try:
         for port, url in urls.items():
             opened[port] = await open_port(port, url, resources)
-        if scheme_of(urls["queue"]) == "redis":
-            opened["queue"] = await _with_spool(opened["queue"], settings, resources)
+        if scheme_of(urls["queues"]) == "redis":
+            opened["queues"] = await _with_spool(opened["queues"], settings, resources)
         if scheme_of(urls["cache"]) == "redis":
             opened["timelines"] = await _with_timeline_cache(
                 opened["timelines"], urls["cache"], resources
             )
+            opened["graph"] = await _with_graph_cache(opened["graph"], urls["cache"], resources)
     except BaseException:
         await resources.close()
         raise
@@ -210,12 +211,12 @@ async def _with_graph_cache(graph: Any, cache_url: str, resources: Resources) ->
 
 async def _with_spool(shared: Any, settings: Any, resources: Resources) -> Any:
     """A durable local spool behind a shared queue, for when Redis is down."""
-    from storage.spool import SpoolingJobQueue
+    from storage.spool import SpoolingJobQueues
     from storage.sqlite import migrate as migrate_sqlite
 
     spool_url = _spool_url(settings.data_dir)
     await migrate_sqlite(spool_url)
-    return SpoolingJobQueue(shared, await open_port("queue", spool_url, resources))
+    return SpoolingJobQueues(shared, await open_port("queues", spool_url, resources))
 
 
 def store_names() -> list[str]:

@@ -3,7 +3,8 @@
 When the shared queue cannot take a job (Redis is down), the job is written to a local
 SQLite queue instead, so the write that queued it still succeeds; `drain_spool` moves
 spooled jobs into the shared queue once it answers again (the worker calls it each round).
-Everything else goes to the shared queue."""
+Everything else goes to the shared queue. `SpoolingJobQueues` pairs each shared stream with
+a spool stream of the same name."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from storage.errors import Unavailable
-from storage.ports import JobQueue
-from storage.records import Job
+from storage.ports import JobQueue, JobQueues
+from storage.records import Backlog, Job
 
 log = logging.getLogger("chirp.spool")
 SPOOL_CONSUMER = "spool-drain"
@@ -63,3 +64,23 @@ class SpoolingJobQueue:
 
     async def dead_letters(self, limit: int) -> list[Job]:
         return await self._shared.dead_letters(limit)
+
+    async def backlog(self) -> Backlog:
+        """The shared stream's backlog plus what waits in the spool."""
+        shared = await self._shared.backlog()
+        spooled = await self._spool.backlog()
+        return Backlog(shared.jobs + spooled.jobs, max(shared.oldest_age_s, spooled.oldest_age_s))
+
+
+class SpoolingJobQueues:
+    def __init__(self, shared: JobQueues, spool: JobQueues) -> None:
+        self._shared = shared
+        self._spool = spool
+        self._streams: dict[str, SpoolingJobQueue] = {}
+
+    def stream(self, name: str) -> SpoolingJobQueue:
+        if name not in self._streams:
+            self._streams[name] = SpoolingJobQueue(
+                self._shared.stream(name), self._spool.stream(name)
+            )
+        return self._streams[name]

@@ -5,7 +5,7 @@ import pytest
 
 from tests.support.client import GraphQLClient, embedded_settings, running_app
 
-pytest_plugins = ["tests.backends"]
+pytest_plugins = ["tests.backends", "tests.threads"]
 
 
 @pytest.fixture

@@ -29,8 +29,3 @@ class Celebrities:
         """Fan-out asks the same list readers merge from, so an author who crosses the
         threshold is fanned out until readers merge them in (within REFRESH_S per process)."""
         return user_id in await self.ids()
-
-
-def author_channel(user_id: int) -> str:
-    """Live events of a celebrity's own tweets, for followers' subscriptions."""
-    return f"author:{user_id}"

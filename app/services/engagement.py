@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.errors import Forbidden, NotFoundError
 from app.ids import SnowflakeGenerator, id_timestamp_ms
+from app.jobs import Jobs
 from app.privacy import may_see_author, needs_follow_check
 from app.readthrough import ReadThrough
 from app.services.delete_tweet import retract
@@ -62,11 +63,13 @@ class Retweet(_Engagement):
     def __init__(
         self,
         stores: Stores,
+        jobs: Jobs,
         tweet_cache: ReadThrough[TweetRecord],
         user_cache: ReadThrough[UserRecord],
         ids: SnowflakeGenerator,
     ) -> None:
         super().__init__(stores, tweet_cache, user_cache)
+        self._jobs = jobs
         self._ids = ids
 
     async def __call__(self, viewer_id: int, tweet_id: int) -> TweetRecord:
@@ -87,16 +90,26 @@ class Retweet(_Engagement):
         )
         await self._stores.tweets.create(retweet)
         await self._stores.users.add_to_stats(viewer_id, {"tweets_count": 1})
-        await record_authored(self._stores, retweet)
+        await record_authored(self._stores, self._jobs, retweet)
         return tweet
 
 
 class UndoRetweet(_Engagement):
+    def __init__(
+        self,
+        stores: Stores,
+        jobs: Jobs,
+        tweet_cache: ReadThrough[TweetRecord],
+        user_cache: ReadThrough[UserRecord],
+    ) -> None:
+        super().__init__(stores, tweet_cache, user_cache)
+        self._jobs = jobs
+
     async def __call__(self, viewer_id: int, tweet_id: int) -> TweetRecord:
         tweet, _ = await self._visible(viewer_id, tweet_id)
         retweet_id = await self._stores.engagement.undo_retweet(viewer_id, tweet.id)
         if retweet_id is not None:
             [retweet] = await self._stores.tweets.get_many([retweet_id])
             if retweet is not None:
-                await retract(self._stores, self._tweet_cache, retweet)
+                await retract(self._stores, self._jobs, self._tweet_cache, retweet)
         return tweet

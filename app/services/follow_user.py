@@ -9,8 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 
 from app.errors import BadInput, NotFoundError
+from app.jobs import Jobs
+from app.jobs.backfill import Backfill
+from app.jobs.unfollow import Unfollow
 from app.readthrough import ReadThrough
-from app.services import jobs
 from storage.records import UserRecord, utcnow
 from storage.registry import Stores
 
@@ -22,8 +24,9 @@ class FollowState(StrEnum):
 
 
 class _FollowChange:
-    def __init__(self, stores: Stores, user_cache: ReadThrough[UserRecord]) -> None:
+    def __init__(self, stores: Stores, jobs: Jobs, user_cache: ReadThrough[UserRecord]) -> None:
         self._stores = stores
+        self._jobs = jobs
         self._user_cache = user_cache
 
     async def _target(self, viewer_id: int, user_id: int) -> UserRecord:
@@ -38,9 +41,7 @@ class _FollowChange:
         if await self._stores.graph.follow(follower_id, followee_id, utcnow()):
             await self._stores.users.add_to_stats(follower_id, {"following_count": 1})
             await self._stores.users.add_to_stats(followee_id, {"followers_count": 1})
-        await self._stores.queue.enqueue(
-            jobs.BACKFILL, {"follower_id": follower_id, "followee_id": followee_id}
-        )
+        await self._jobs.enqueue(Backfill, {"follower_id": follower_id, "followee_id": followee_id})
 
 
 class FollowUser(_FollowChange):
@@ -63,9 +64,7 @@ class UnfollowUser(_FollowChange):
         if await self._stores.graph.unfollow(viewer_id, user_id):
             await self._stores.users.add_to_stats(viewer_id, {"following_count": -1})
             await self._stores.users.add_to_stats(user_id, {"followers_count": -1})
-            await self._stores.queue.enqueue(
-                jobs.UNFOLLOW, {"follower_id": viewer_id, "followee_id": user_id}
-            )
+            await self._jobs.enqueue(Unfollow, {"follower_id": viewer_id, "followee_id": user_id})
         return user, FollowState.NOT_FOLLOWING
 
 

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from app import text
 from app.errors import BadInput, Forbidden, NotFoundError
 from app.ids import SnowflakeGenerator, id_timestamp_ms
+from app.jobs import Jobs
+from app.jobs.fan_out import FanOut
+from app.jobs.index import Index
 from app.privacy import may_see_author, needs_follow_check
 from app.readthrough import ReadThrough
-from app.services import jobs
 from app.services.media import attachable_keys
 from storage.records import TimelineEntry, TimelineKind, TweetRecord, UserRecord, utc_from_ms
 from storage.registry import Stores
@@ -24,11 +26,13 @@ class PostTweet:
     def __init__(
         self,
         stores: Stores,
+        jobs: Jobs,
         ids: SnowflakeGenerator,
         tweet_cache: ReadThrough[TweetRecord],
         user_cache: ReadThrough[UserRecord],
     ) -> None:
         self._stores = stores
+        self._jobs = jobs
         self._ids = ids
         self._tweet_cache = tweet_cache
         self._user_cache = user_cache
@@ -71,7 +75,7 @@ class PostTweet:
         tweet, created = await self._stores.tweets.create(draft, idempotency_key)
         if created:
             await self._count(tweet)
-        await record_authored(self._stores, tweet)
+        await record_authored(self._stores, self._jobs, tweet)
         return tweet
 
     @staticmethod
@@ -117,7 +121,7 @@ class PostTweet:
             await self._stores.engagement.add_counts(tweet.reply_to_tweet_id, replies=1)
 
 
-async def record_authored(stores: Stores, tweet: TweetRecord) -> None:
+async def record_authored(stores: Stores, jobs: Jobs, tweet: TweetRecord) -> None:
     """The author's side of a new tweet, then its fan-out (all idempotent)."""
     entry = TimelineEntry(created_at=tweet.created_at, tweet_id=tweet.id, author_id=tweet.user_id)
     await stores.timelines.push(TimelineKind.AUTHOR, [tweet.user_id], entry)
@@ -125,5 +129,5 @@ async def record_authored(stores: Stores, tweet: TweetRecord) -> None:
     await stores.timelines.push(TimelineKind.HOME, [tweet.user_id], entry)
     if tweet.reply_to_tweet_id is not None:
         await stores.timelines.push(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry)
-    await stores.queue.enqueue(jobs.FAN_OUT, {"tweet_id": tweet.id})
-    await stores.queue.enqueue(jobs.INDEX, {"tweet_id": tweet.id})
+    await jobs.enqueue(FanOut, {"tweet_id": tweet.id})
+    await jobs.enqueue(Index, {"tweet_id": tweet.id})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.services.fan_out import search_document, searchable
+from app.jobs.index import index_tweets
 from storage.registry import Stores
 
 BATCH = 500
@@ -21,15 +21,9 @@ class Reindex:
         after = None
         while batch := await self._stores.tweets.scan(after, BATCH):
             after = batch[-1].id
-            live = [tweet for tweet in batch if searchable(tweet)]
-            gone = [tweet.id for tweet in batch if not searchable(tweet)]
-            authors = await self._stores.users.get_many(list({t.user_id for t in live}))
-            protected = {user.id for user in authors if user is not None and user.protected}
-            await self._stores.search.index(
-                [search_document(t, t.user_id in protected) for t in live]
-            )
-            await self._stores.search.remove(gone)
-            indexed, removed = indexed + len(live), removed + len(gone)
+            live, gone = await index_tweets(self._stores, batch)
+            indexed, removed = indexed + live, removed + gone
             if progress is not None:
                 progress(len(batch))
+        await self._stores.search.refresh()
         return indexed, removed

@@ -4,6 +4,11 @@ Statements are prepared once and cached; reads and idempotent writes are marked 
 so the driver may retry them; token-aware routing sends each single-partition statement to
 a replica. The driver's futures are bridged with callbacks (no thread waits per query), and
 many single-partition statements go out concurrently with a bound on those in flight.
+
+`run_many` writes many partitions at once: the bound statements are grouped by the replica
+that owns their partition and sent as small UNLOGGED batches, each routed to that replica,
+so a fan-out to a thousand timelines is a few dozen requests instead of a thousand (a batch
+whose partitions share a replica costs no extra hop and no batch log).
 """
 
 from __future__ import annotations
@@ -28,12 +33,13 @@ from cassandra.cluster import (
     Session,
 )
 from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
-from cassandra.query import PreparedStatement, dict_factory
+from cassandra.query import BatchStatement, BatchType, PreparedStatement, Statement, dict_factory
 
 from storage.errors import StorageError, Unavailable
 
 T = TypeVar("T")
 MAX_IN_FLIGHT = 128
+ROWS_PER_BATCH = 50  # small rows: far below batch_size_warn_threshold (5 KiB)
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 
@@ -115,9 +121,65 @@ class CassandraSession:
         idempotent: bool = True,
     ) -> list[dict[str, Any]]:
         """Execute one statement ({ks} is the keyspace); its rows (first page: callers LIMIT)."""
-        statement = self._statement(cql, idempotent)
-        bound = statement.bind(params)
+        bound = self._statement(cql, idempotent).bind(params)
         bound.consistency_level = consistency
+        return await self._execute(bound)
+
+    async def run_batch(
+        self, cql: str, rows: Sequence[Sequence[Any]], *, idempotent: bool = True
+    ) -> list[dict[str, Any]]:
+        """One statement for many rows of ONE partition, sent as an unlogged batch: a single
+        mutation, or for a conditional statement a single lightweight transaction that
+        applies to every row or to none. Keep batches small (tens of rows)."""
+        statement = self._statement(cql, idempotent)
+        batch = BatchStatement(BatchType.UNLOGGED, consistency_level=QUORUM)
+        for row in rows:
+            batch.add(statement, row)
+        batch.is_idempotent = idempotent
+        return await self._execute(batch)
+
+    async def applied_batch(
+        self, cql: str, rows: Sequence[Sequence[Any]]
+    ) -> tuple[bool, list[dict[str, Any]]]:
+        """A conditional batch on one partition: whether it applied and, if it did not, the
+        rows that made a condition fail (for IF NOT EXISTS, those that exist)."""
+        found = await self.run_batch(cql, rows, idempotent=False)
+        return bool(found[0]["[applied]"]), found
+
+    async def run_many(
+        self,
+        cql: str,
+        rows: Sequence[Sequence[Any]],
+        *,
+        consistency: int = QUORUM,
+        counter: bool = False,
+    ) -> None:
+        """Execute one write statement for many rows (many partitions), batched per owning
+        replica. Counter updates (`counter=True`) are not idempotent: never retried."""
+        if not rows:
+            return
+        statement = self._statement(cql, not counter)
+        groups: dict[Any, list[Any]] = {}
+        for params in rows:
+            bound = statement.bind(params)
+            groups.setdefault(self._owner(bound), []).append(bound)
+        batch_type = BatchType.COUNTER if counter else BatchType.UNLOGGED
+        batches = []
+        for members in groups.values():
+            for start in range(0, len(members), ROWS_PER_BATCH):
+                batch = BatchStatement(batch_type=batch_type, consistency_level=consistency)
+                for bound in members[start : start + ROWS_PER_BATCH]:
+                    batch.add(bound)
+                batch.is_idempotent = not counter
+                batches.append(batch)
+        await gather(self._execute(batch) for batch in batches)
+
+    def _owner(self, bound: Any) -> Any:
+        """The first replica of the statement's partition (None when the ring is unknown)."""
+        replicas = self._cluster.metadata.get_replicas(self.keyspace, bound.routing_key)
+        return replicas[0] if replicas else None
+
+    async def _execute(self, statement: Statement) -> list[dict[str, Any]]:
         loop = asyncio.get_running_loop()
         done: asyncio.Future[list[dict[str, Any]]] = loop.create_future()
 
@@ -129,7 +191,7 @@ class CassandraSession:
 
         async with self._in_flight:
             try:
-                self._session.execute_async(bound).add_callbacks(ok, failed)
+                self._session.execute_async(statement).add_callbacks(ok, failed)
                 return await done
             except (NoHostAvailable, OperationTimedOut, RequestExecutionException) as error:
                 raise Unavailable(f"Cassandra failed: {type(error).__name__}: {error}") from error

@@ -1,5 +1,11 @@
 """CassandraTimelineStore: user_timeline (home), author_timeline and reply_timeline, each a
-partition per owner clustered by (created_at, tweet_id) descending."""
+partition per owner clustered by (created_at, tweet_id) descending.
+
+A push to many owners goes out as replica-grouped UNLOGGED batches. Home timelines are
+bounded: the same push adds one to each owner's `home_timeline_sizes` counter (batched too),
+reads the counters back in one query per hundred owners, and trims the timelines that hold
+more than HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK back to HOME_TIMELINE_LENGTH.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,17 @@ from typing import Any
 
 from storage.cassandra.session import ONE, QUORUM, CassandraSession, gather, utc
 from storage.ports import Position
-from storage.records import TimelineEntry, TimelineKind
+from storage.records import (
+    HOME_TIMELINE_LENGTH,
+    HOME_TIMELINE_SLACK,
+    TimelineEntry,
+    TimelineKind,
+)
+
+SIZES_PER_READ = 100
+_GROW = "UPDATE {ks}.home_timeline_sizes SET pushed = pushed + 1 WHERE user_id = ?"
+_SHRINK = "UPDATE {ks}.home_timeline_sizes SET pushed = pushed - ? WHERE user_id = ?"
+_SIZES = "SELECT user_id, pushed FROM {ks}.home_timeline_sizes WHERE user_id IN ?"
 
 # kind -> (table, owner column, tweet column, author column or None when the owner is it)
 _LAYOUT: dict[TimelineKind, tuple[str, str, str, str | None]] = {
@@ -36,18 +52,44 @@ class CassandraTimelineStore:
             )
             rows = [(o, entry.created_at, entry.tweet_id, entry.author_id) for o in owner_ids]
         # Timeline delivery is eventually consistent: a cheaper level, many partitions at once.
-        await gather(self._db.run(cql, row, consistency=ONE) for row in rows)
+        if kind is not TimelineKind.HOME:
+            await self._db.run_many(cql, rows, consistency=ONE)
+            return
+        owners = list(dict.fromkeys(owner_ids))
+        await gather(
+            [
+                self._db.run_many(cql, rows, consistency=ONE),
+                self._db.run_many(_GROW, [(o,) for o in owners], consistency=ONE, counter=True),
+            ]
+        )
+        await self._trim_outgrown(owners)
+
+    async def _trim_outgrown(self, owners: list[int]) -> None:
+        limit = HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK
+        chunks = [owners[i : i + SIZES_PER_READ] for i in range(0, len(owners), SIZES_PER_READ)]
+        found = await gather(self._db.run(_SIZES, (chunk,), consistency=ONE) for chunk in chunks)
+        outgrown = [
+            (row["user_id"], row["pushed"])
+            for rows in found
+            for row in rows
+            if (row["pushed"] or 0) > limit
+        ]
+        await gather(self._trim_home(owner, pushed) for owner, pushed in outgrown)
+
+    async def _trim_home(self, owner_id: int, counted: int) -> None:
+        await self.trim(TimelineKind.HOME, owner_id, HOME_TIMELINE_LENGTH)
+        # What the counter held beyond the bound was just trimmed (pushes since count on).
+        await self._db.run(
+            _SHRINK, (counted - HOME_TIMELINE_LENGTH, owner_id), consistency=ONE, idempotent=False
+        )
 
     async def remove(
         self, kind: TimelineKind, owner_ids: Sequence[int], entries: Sequence[TimelineEntry]
     ) -> None:
         table, owner, tweet, _ = _LAYOUT[kind]
         cql = f"DELETE FROM {{ks}}.{table} WHERE {owner} = ? AND created_at = ? AND {tweet} = ?"
-        await gather(
-            self._db.run(cql, (o, e.created_at, e.tweet_id), consistency=QUORUM)
-            for o in owner_ids
-            for e in entries
-        )
+        rows = [(o, e.created_at, e.tweet_id) for o in owner_ids for e in entries]
+        await self._db.run_many(cql, rows, consistency=QUORUM)
 
     async def page(
         self, kind: TimelineKind, owner_id: int, limit: int, after: Position | None = None

@@ -12,7 +12,15 @@ import asyncpg
 
 from storage.errors import Conflict, NotFound
 from storage.postgres.shards import Shards, driver_errors, fetch
-from storage.records import STAT_FIELDS, SessionRecord, UserRecord, UserSettings, UserStats, utcnow
+from storage.records import (
+    STAT_FIELDS,
+    SessionRecord,
+    UserRecord,
+    UserSettings,
+    UserStats,
+    changed_stats,
+    utcnow,
+)
 
 # A claim whose user row never appeared (its writer died in between) is free after this.
 CLAIM_GRACE = timedelta(seconds=60)
@@ -195,10 +203,7 @@ class PostgresUserStore:
 
     async def add_to_stats(self, user_id: int, deltas: Mapping[str, int]) -> None:
         """Adds in SQL (`x = x + $n`): concurrent adds never lose one."""
-        unknown = set(deltas) - set(STAT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown stats {', '.join(sorted(unknown))}")
-        names = [name for name in STAT_FIELDS if deltas.get(name)]
+        names = changed_stats(deltas)
         if not names:
             return
         assignments = ", ".join(f"{name} = {name} + ${i}" for i, name in enumerate(names, start=2))
@@ -208,6 +213,33 @@ class PostgresUserStore:
                 user_id,
                 *(deltas[name] for name in names),
             )
+
+    async def add_to_stats_many(self, deltas: Mapping[int, Mapping[str, int]]) -> None:
+        """Per shard, one transaction that locks the rows in id order first (so two batches
+        never deadlock), then adds in SQL from arrays, one element per user."""
+        changed = {user_id: changed_stats(user_deltas) for user_id, user_deltas in deltas.items()}
+        names = [name for name in STAT_FIELDS if any(name in c for c in changed.values())]
+        ids = sorted(user_id for user_id, names_changed in changed.items() if names_changed)
+        if not ids:
+            return
+        arrays = ", ".join(f"${i}::bigint[]" for i in range(2, len(names) + 2))
+        sql = (
+            f"UPDATE user_stats AS s SET {', '.join(f'{n} = s.{n} + d.{n}' for n in names)}, "
+            f"updated_at = now() FROM unnest($1::bigint[], {arrays}) "
+            f"AS d(user_id, {', '.join(names)}) WHERE s.user_id = d.user_id"
+        )
+
+        async def on_shard(pool: asyncpg.Pool, group: list[int]) -> list[None]:
+            columns = [[deltas[user_id].get(name, 0) for user_id in group] for name in names]
+            async with driver_errors("stats"), pool.acquire() as conn, conn.transaction():
+                await conn.execute(
+                    "SELECT 1 FROM user_stats WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
+                    group,
+                )
+                await conn.execute(sql, group, *columns)
+            return []
+
+        await self._shards.by_id(ids, on_shard)
 
     async def ids_with_followers_over(self, threshold: int, limit: int) -> list[int]:
         async def on_shard(pool: asyncpg.Pool) -> list[Any]:

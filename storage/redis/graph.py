@@ -52,18 +52,23 @@ class RedisCachedFollowGraph:
         await self._changed(follower_id)
         return changed
 
+    async def follow_many(self, edges: Sequence[tuple[int, int]], at: datetime) -> list[bool]:
+        changed = await self._graph.follow_many(edges, at)
+        await self._changed(*dict.fromkeys(follower for follower, _ in edges))
+        return changed
+
     async def unfollow(self, follower_id: int, followee_id: int) -> bool:
         changed = await self._graph.unfollow(follower_id, followee_id)
         await self._changed(follower_id)
         return changed
 
-    async def _changed(self, follower_id: int) -> None:
-        self._unsent.add(follower_id)
+    async def _changed(self, *follower_ids: int) -> None:
+        self._unsent.update(follower_ids)
         try:
             await self._send_invalidations()
         except RedisError:
-            # The set may now be stale: no read uses the cache until this is sent.
-            log.error("graph cache: could not invalidate following:%s yet", follower_id)
+            # The sets may now be stale: no read uses the cache until this is sent.
+            log.error("graph cache: could not invalidate %d following sets yet", len(follower_ids))
 
     async def _send_invalidations(self) -> None:
         if not self._unsent:

@@ -1,11 +1,12 @@
-"""RedisJobQueue: jobs on a Redis Stream read through a consumer group.
+"""RedisJobQueue: one job stream on a Redis Stream read through a consumer group.
 
-A job is one stream entry; a consumer reads new entries with XREADGROUP (each goes to one
-consumer) and acknowledges them only when its work is done. A failed job is written again
-with one more attempt (keeping its job id) and the old entry acknowledged; after the last
-attempt it moves to the dead-letter stream instead. Entries a dead consumer left pending
-are reclaimed with XAUTOCLAIM and written again the same way, so a job that keeps killing
-its worker dies too.
+Each named stream is its own key, `<prefix>:<name>` (`chirp:jobs:delivery`), with its own
+group and dead letters, so one kind's backlog never holds up another's. A job is one entry;
+a consumer reads new entries with XREADGROUP (each goes to one consumer) and acknowledges
+them only when its work is done. A failed job is written again with one more attempt
+(keeping its job id) and the old entry acknowledged; after the last attempt it moves to the
+dead-letter stream instead. Entries a dead consumer left pending are reclaimed with
+XAUTOCLAIM and written again the same way, so a job that keeps killing its worker dies too.
 """
 
 from __future__ import annotations
@@ -18,23 +19,29 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from storage.errors import StorageError
-from storage.records import Job
+from storage.records import Backlog, Job
 from storage.redis.client import redis_errors
 
 GROUP = "workers"
 RECLAIMER = "reclaimer"
 DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_PREFIX = "chirp:jobs"
 
 
 class RedisJobQueue:
     def __init__(
-        self, client: Redis, stream: str, max_attempts: int = DEFAULT_MAX_ATTEMPTS
+        self,
+        client: Redis,
+        stream: str,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        prefix: str = DEFAULT_PREFIX,
     ) -> None:
         self._client = client
-        self._stream = f"chirp:jobs:{stream}"
+        self._stream = f"{prefix}:{stream}"
         self._dead = f"{self._stream}:dead"
         self._max_attempts = max_attempts
         self._entries: dict[str, str] = {}  # job id -> stream entry id, for jobs reserved here
+        self._group_ready = False
 
     async def ensure_group(self) -> None:
         async with redis_errors("create group"):
@@ -43,6 +50,7 @@ class RedisJobQueue:
             except ResponseError as error:
                 if "BUSYGROUP" not in str(error):
                     raise
+        self._group_ready = True
 
     async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str:
         async with redis_errors("enqueue"):
@@ -52,6 +60,8 @@ class RedisJobQueue:
         return _text(entry)
 
     async def reserve(self, consumer: str, limit: int, wait_s: float) -> list[Job]:
+        if not self._group_ready:
+            await self.ensure_group()
         block = int(wait_s * 1000) if wait_s > 0 else None
         try:
             async with redis_errors("reserve"):
@@ -103,6 +113,8 @@ class RedisJobQueue:
             await pipe.execute()
 
     async def reclaim(self, idle_s: float) -> int:
+        if not self._group_ready:
+            await self.ensure_group()
         idle_ms = max(0, int(idle_s * 1000))
         reclaimed = 0
         cursor = "0-0"
@@ -125,6 +137,38 @@ class RedisJobQueue:
         async with redis_errors("dead letters"):
             entries: Any = await self._client.xrange(self._dead, count=limit)
         return [_job(_text(entry_id), fields) for entry_id, fields in entries]
+
+    async def backlog(self) -> Backlog:
+        """Acknowledged entries are deleted, so the stream holds exactly the backlog, and its
+        first entry's id carries the time it was added (a retried job is added anew)."""
+        async with redis_errors("backlog"), self._client.pipeline(transaction=False) as pipe:
+            pipe.xlen(self._stream)
+            pipe.xrange(self._stream, count=1)
+            pipe.time()
+            length, first, (seconds, micros) = await pipe.execute()
+        if not length or not first:
+            return Backlog(0, 0.0)
+        added_ms = int(_text(first[0][0]).split("-")[0])
+        return Backlog(int(length), max(0.0, seconds + micros / 1e6 - added_ms / 1000))
+
+
+class RedisJobQueues:
+    """Named streams on one Redis server."""
+
+    def __init__(
+        self, client: Redis, max_attempts: int = DEFAULT_MAX_ATTEMPTS, prefix: str = DEFAULT_PREFIX
+    ) -> None:
+        self._client = client
+        self._max_attempts = max_attempts
+        self._prefix = prefix
+        self._streams: dict[str, RedisJobQueue] = {}
+
+    def stream(self, name: str) -> RedisJobQueue:
+        if name not in self._streams:
+            self._streams[name] = RedisJobQueue(
+                self._client, name, self._max_attempts, self._prefix
+            )
+        return self._streams[name]
 
 
 def _text(value: Any) -> str:

@@ -19,9 +19,15 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from storage.ports import Position, TimelineStore
-from storage.records import TimelineEntry, TimelineKind, ms_from_utc, utc_from_ms
+from storage.records import (
+    HOME_TIMELINE_LENGTH,
+    TimelineEntry,
+    TimelineKind,
+    ms_from_utc,
+    utc_from_ms,
+)
 
-MAX_ENTRIES = 800
+MAX_ENTRIES = HOME_TIMELINE_LENGTH  # the cache holds all a stored timeline keeps
 TTL_S = 300  # the design's timeline cache: 5 minutes, renewed by every read
 _MARKER = "~built"  # sorts after every digit: always the newest member, never an entry
 log = logging.getLogger("chirp.timeline_cache")

@@ -16,7 +16,7 @@ from storage.registry import Resources
 from storage.sqlite.database import SqliteDatabase, connect, path_from_url
 from storage.sqlite.engagement import SqliteEngagementStore
 from storage.sqlite.graph import SqliteFollowGraph
-from storage.sqlite.jobs import DEFAULT_MAX_ATTEMPTS, SqliteJobQueue
+from storage.sqlite.jobs import DEFAULT_MAX_ATTEMPTS, SqliteJobQueue, SqliteJobQueues
 from storage.sqlite.schema import describe, migrate, missing_versions
 from storage.sqlite.search import SqliteSearchIndex
 from storage.sqlite.timelines import SqliteTimelineStore
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         EngagementStore,
         FollowGraph,
         JobQueue,
+        JobQueues,
         SearchIndex,
         SessionStore,
         TimelineStore,
@@ -40,6 +41,7 @@ __all__ = [
     "SqliteEngagementStore",
     "SqliteFollowGraph",
     "SqliteJobQueue",
+    "SqliteJobQueues",
     "SqliteSearchIndex",
     "SqliteSessionStore",
     "SqliteTimelineStore",
@@ -109,10 +111,10 @@ async def open_search_index(url: str, resources: Resources) -> SqliteSearchIndex
     return SqliteSearchIndex(await open_database(url, resources))
 
 
-async def open_job_queue(url: str, resources: Resources) -> SqliteJobQueue:
+async def open_job_queue(url: str, resources: Resources) -> SqliteJobQueues:
     """`sqlite:///./data/chirp.db?max_attempts=5`."""
     attempts = parse_qs(urlsplit(url).query).get("max_attempts", [DEFAULT_MAX_ATTEMPTS])[0]
-    return SqliteJobQueue(await open_database(url, resources), max_attempts=int(attempts))
+    return SqliteJobQueues(await open_database(url, resources), max_attempts=int(attempts))
 
 
 if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
@@ -126,3 +128,4 @@ if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
         _engagement: EngagementStore = SqliteEngagementStore(db)
         _search: SearchIndex = SqliteSearchIndex(db)
         _queue: JobQueue = SqliteJobQueue(db)
+        _queues: JobQueues = SqliteJobQueues(db)

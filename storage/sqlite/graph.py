@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.records import FollowEdge, ms_from_utc, utc_from_ms
-from storage.sqlite.database import MAX_VARIABLES, SqliteDatabase, chunked
+from storage.sqlite.database import MAX_VARIABLES, SqliteDatabase, Tx, chunked
 
 
 class SqliteFollowGraph:
@@ -29,6 +29,28 @@ class SqliteFollowGraph:
                     (followee_id, follower_id, moment),
                 )
         return added == 1
+
+    async def follow_many(self, edges: Sequence[tuple[int, int]], at: datetime) -> list[bool]:
+        """One transaction: which edges exist is read under the write lock, so no writer can
+        slip in between the read and the inserts."""
+        moment = ms_from_utc(at)
+        async with self._db.write() as tx:
+            present = await _pairs_present(tx, "following", "user_id", "following_id", edges)
+            new = []
+            for pair in edges:
+                new.append(pair not in present)
+                present.add(pair)  # a pair repeated in `edges` is new once
+            added = [pair for pair, is_new in zip(edges, new, strict=True) if is_new]
+            await tx.run_many(
+                "INSERT INTO following (user_id, following_id, followed_at) VALUES (?, ?, ?)",
+                [(follower, followee, moment) for follower, followee in added],
+            )
+            await tx.run_many(
+                "INSERT OR REPLACE INTO followers (user_id, follower_id, followed_at) "
+                "VALUES (?, ?, ?)",
+                [(followee, follower, moment) for follower, followee in added],
+            )
+        return new
 
     async def unfollow(self, follower_id: int, followee_id: int) -> bool:
         async with self._db.write() as tx:
@@ -79,7 +101,8 @@ class SqliteFollowGraph:
     async def has_requested_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
         # follow_requests is keyed (followee, follower): flip each pair.
         flipped = [(followee, follower) for follower, followee in pairs]
-        found = await self._pairs_present("follow_requests", "user_id", "follower_id", flipped)
+        async with self._db.read() as tx:
+            found = await _pairs_present(tx, "follow_requests", "user_id", "follower_id", flipped)
         return [pair in found for pair in flipped]
 
     async def _page(
@@ -106,22 +129,25 @@ class SqliteFollowGraph:
         ]
 
     async def is_following_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
-        found = await self._pairs_present("following", "user_id", "following_id", pairs)
+        async with self._db.read() as tx:
+            found = await _pairs_present(tx, "following", "user_id", "following_id", pairs)
         return [pair in found for pair in pairs]
 
-    async def _pairs_present(
-        self, table: str, first: str, second: str, pairs: Sequence[tuple[int, int]]
-    ) -> set[tuple[int, int]]:
-        found: set[tuple[int, int]] = set()
-        unique = list(dict.fromkeys(pairs))
-        async with self._db.read() as tx:
-            for chunk in chunked(unique, MAX_VARIABLES // 2):
-                values = ",".join("(?, ?)" for _ in chunk)
-                sql = (
-                    f"SELECT {first} AS a, {second} AS b FROM {table} "
-                    f"WHERE ({first}, {second}) IN (VALUES {values})"
-                )
-                params = [value for pair in chunk for value in pair]
-                for row in await tx.rows(sql, params):
-                    found.add((row["a"], row["b"]))
-        return found
+
+async def _pairs_present(
+    tx: Tx, table: str, first: str, second: str, pairs: Sequence[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """A join with the pairs as a table, not `(a, b) IN (VALUES ...)`: SQLite answers that IN
+    with a scan of the whole table, the join with one primary-key lookup per pair."""
+    found: set[tuple[int, int]] = set()
+    for chunk in chunked(list(dict.fromkeys(pairs)), MAX_VARIABLES // 2):
+        values = ",".join("(?, ?)" for _ in chunk)
+        sql = (
+            f"WITH wanted (a, b) AS (VALUES {values}) "
+            f"SELECT t.{first} AS a, t.{second} AS b FROM wanted "
+            f"JOIN {table} AS t ON t.{first} = wanted.a AND t.{second} = wanted.b"
+        )
+        params = [value for pair in chunk for value in pair]
+        for row in await tx.rows(sql, params):
+            found.add((row["a"], row["b"]))
+    return found

@@ -1,9 +1,10 @@
-"""SqliteJobQueue: a durable at-least-once job queue in the `jobs` table.
+"""SqliteJobQueue: one stream of a durable at-least-once job queue in the `jobs` table.
 
-A job is pending, reserved (by a consumer, since reserved_at) or dead. Reserving is one
-UPDATE ... RETURNING under BEGIN IMMEDIATE, so no two consumers (in this process or
-another) get the same job. A consumer in this process waits on an asyncio.Event that
-enqueue sets; jobs enqueued by other processes are found by polling.
+Every stream lives in the one table, told apart by its `stream` column. A job is pending,
+reserved (by a consumer, since reserved_at) or dead. Reserving is one UPDATE ... RETURNING
+under BEGIN IMMEDIATE, so no two consumers (in this process or another) get the same job. A
+consumer in this process waits on an asyncio.Event that enqueue sets; jobs enqueued by other
+processes are found by polling.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from storage.records import Job
+from storage.records import Backlog, Job
 from storage.sqlite.database import SqliteDatabase
 
 DEFAULT_MAX_ATTEMPTS = 5
@@ -31,11 +32,13 @@ class SqliteJobQueue:
     def __init__(
         self,
         db: SqliteDatabase,
+        stream: str = "default",
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         poll_s: float = POLL_S,
         clock_ms: Callable[[], int] = _wall_ms,
     ) -> None:
         self._db = db
+        self._stream = stream
         self._max_attempts = max_attempts
         self._poll_s = poll_s
         # Wall-clock milliseconds: reserved_at is compared across processes.
@@ -44,8 +47,9 @@ class SqliteJobQueue:
     async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str:
         async with self._db.write() as tx:
             row = await tx.row(
-                "INSERT INTO jobs (kind, payload, created_at) VALUES (?, ?, ?) RETURNING job_id",
-                (kind, json.dumps(dict(payload)), self._clock_ms()),
+                "INSERT INTO jobs (stream, kind, payload, created_at) VALUES (?, ?, ?, ?) "
+                "RETURNING job_id",
+                (self._stream, kind, json.dumps(dict(payload)), self._clock_ms()),
             )
         self._db.notify_jobs()
         assert row is not None
@@ -69,14 +73,18 @@ class SqliteJobQueue:
             return []
         async with self._db.read() as tx:
             # A cheap look first: an idle poll should not take the write lock.
-            if await tx.row("SELECT 1 FROM jobs WHERE status = 'pending' LIMIT 1") is None:
+            idle = await tx.row(
+                "SELECT 1 FROM jobs WHERE stream = ? AND status = 'pending' LIMIT 1",
+                (self._stream,),
+            )
+            if idle is None:
                 return []
         async with self._db.write() as tx:
             rows = await tx.rows(
                 "UPDATE jobs SET status = 'reserved', consumer = ?, reserved_at = ? "
-                "WHERE job_id IN (SELECT job_id FROM jobs WHERE status = 'pending' "
+                "WHERE job_id IN (SELECT job_id FROM jobs WHERE stream = ? AND status = 'pending' "
                 "ORDER BY job_id LIMIT ?) RETURNING job_id, kind, payload, attempts",
-                (consumer, self._clock_ms(), limit),
+                (consumer, self._clock_ms(), self._stream, limit),
             )
         jobs = [
             Job(str(row["job_id"]), row["kind"], json.loads(row["payload"]), row["attempts"])
@@ -120,8 +128,8 @@ class SqliteJobQueue:
                 "UPDATE jobs SET attempts = attempts + 1, last_error = ?, consumer = NULL, "
                 "reserved_at = NULL, "
                 "status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE 'pending' END "
-                "WHERE status = 'reserved' AND reserved_at <= ?",
-                (_RECLAIMED, self._max_attempts, cutoff),
+                "WHERE stream = ? AND status = 'reserved' AND reserved_at <= ?",
+                (_RECLAIMED, self._max_attempts, self._stream, cutoff),
             )
         if changed:
             self._db.notify_jobs()
@@ -130,11 +138,36 @@ class SqliteJobQueue:
     async def dead_letters(self, limit: int) -> list[Job]:
         async with self._db.read() as tx:
             rows = await tx.rows(
-                "SELECT job_id, kind, payload, attempts FROM jobs WHERE status = 'dead' "
-                "ORDER BY job_id LIMIT ?",
-                (limit,),
+                "SELECT job_id, kind, payload, attempts FROM jobs "
+                "WHERE stream = ? AND status = 'dead' ORDER BY job_id LIMIT ?",
+                (self._stream, limit),
             )
         return [
             Job(str(row["job_id"]), row["kind"], json.loads(row["payload"]), row["attempts"])
             for row in rows
         ]
+
+    async def backlog(self) -> Backlog:
+        async with self._db.read() as tx:
+            row = await tx.row(
+                "SELECT count(*) AS jobs, min(created_at) AS oldest FROM jobs "
+                "WHERE stream = ? AND status IN ('pending', 'reserved')",
+                (self._stream,),
+            )
+        if row is None or not row["jobs"]:
+            return Backlog(0, 0.0)
+        return Backlog(row["jobs"], max(0.0, (self._clock_ms() - row["oldest"]) / 1000))
+
+
+class SqliteJobQueues:
+    """Named streams over the one `jobs` table."""
+
+    def __init__(self, db: SqliteDatabase, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        self._db = db
+        self._max_attempts = max_attempts
+        self._streams: dict[str, SqliteJobQueue] = {}
+
+    def stream(self, name: str) -> SqliteJobQueue:
+        if name not in self._streams:
+            self._streams[name] = SqliteJobQueue(self._db, name, self._max_attempts)
+        return self._streams[name]

@@ -93,6 +93,9 @@ class SqliteSearchIndex:
             async with self._db.write() as tx:
                 await _delete(tx, tweet_ids)
 
+    async def refresh(self) -> None:
+        """Nothing to do: a committed write is searchable at once."""
+
     async def search(self, query: SearchQuery, limit: int, before: int | None = None) -> list[int]:
         match = match_expression(query)
         if match == "" or limit <= 0:

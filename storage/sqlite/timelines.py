@@ -2,6 +2,10 @@
 
 Each table is clustered like its Cassandra counterpart, (owner, created_at, tweet id), so
 a page is one range scan of the primary key and `after` is a row-value comparison.
+
+Home timelines are bounded: triggers keep each one's size in `home_timeline_sizes`, and the
+push that takes a timeline past HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK trims it back to
+HOME_TIMELINE_LENGTH in the same transaction (one statement for every owner of the push).
 """
 
 from __future__ import annotations
@@ -10,8 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from storage.ports import Position
-from storage.records import TimelineEntry, TimelineKind, ms_from_utc, utc_from_ms
-from storage.sqlite.database import SqliteDatabase
+from storage.records import (
+    HOME_TIMELINE_LENGTH,
+    HOME_TIMELINE_SLACK,
+    TimelineEntry,
+    TimelineKind,
+    ms_from_utc,
+    utc_from_ms,
+)
+from storage.sqlite.database import SqliteDatabase, Tx, chunked, placeholders
 
 
 @dataclass(frozen=True)
@@ -55,9 +66,12 @@ class SqliteTimelineStore:
                 f"({layout.owner}, created_at, {layout.tweet}, {layout.author}) VALUES (?, ?, ?, ?)"
             )
             rows = [(owner, created, entry.tweet_id, entry.author_id) for owner in owner_ids]
-        if rows:
-            async with self._db.write() as tx:
-                await tx.run_many(sql, rows)
+        if not rows:
+            return
+        async with self._db.write() as tx:
+            await tx.run_many(sql, rows)
+            if kind is TimelineKind.HOME:
+                await _trim_outgrown(tx, owner_ids)
 
     async def remove(
         self, kind: TimelineKind, owner_ids: Sequence[int], entries: Sequence[TimelineEntry]
@@ -101,6 +115,10 @@ class SqliteTimelineStore:
 
     async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
         layout = _LAYOUTS[kind]
+        if kind is TimelineKind.HOME and keep > 0:
+            async with self._db.write() as tx:
+                await tx.run(_TRIM_HOME, (owner_id, keep - 1))
+            return
         # Everything strictly older than the keep-th newest entry goes.
         async with self._db.write() as tx:
             if keep <= 0:
@@ -118,3 +136,24 @@ class SqliteTimelineStore:
                     f"WHERE {layout.owner} = ? AND (created_at, {layout.tweet}) < (?, ?)",
                     (owner_id, last_kept["created_at"], last_kept["tweet_id"]),
                 )
+
+
+# Everything strictly older than the keep-th newest entry of one home timeline.
+_TRIM_HOME = (
+    "DELETE FROM user_timeline WHERE user_id = ?1 AND (created_at, tweet_id) < "
+    "(SELECT created_at, tweet_id FROM user_timeline WHERE user_id = ?1 "
+    "ORDER BY created_at DESC, tweet_id DESC LIMIT 1 OFFSET ?2)"
+)
+
+
+async def _trim_outgrown(tx: Tx, owner_ids: Sequence[int]) -> None:
+    for chunk in chunked(list(dict.fromkeys(owner_ids))):
+        outgrown = await tx.rows(
+            "SELECT user_id FROM home_timeline_sizes "
+            f"WHERE user_id IN ({placeholders(len(chunk))}) AND entries > ?",
+            [*chunk, HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK],
+        )
+        if outgrown:
+            await tx.run_many(
+                _TRIM_HOME, [(row["user_id"], HOME_TIMELINE_LENGTH - 1) for row in outgrown]
+            )

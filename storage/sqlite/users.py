@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,7 @@ from storage.records import (
     UserRecord,
     UserSettings,
     UserStats,
+    changed_stats,
     ms_from_utc,
     utc_from_ms,
     utcnow,
@@ -163,19 +165,25 @@ class SqliteUserStore:
     async def add_to_stats(self, user_id: int, deltas: Mapping[str, int]) -> None:
         """Adds in SQL (`x = x + ?`), so concurrent adds never lose one. A user without a
         stats row is ignored: counts are eventually consistent and never block a write."""
-        unknown = set(deltas) - set(STAT_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown stats {', '.join(sorted(unknown))}")
-        names = [name for name in STAT_FIELDS if deltas.get(name)]
-        if not names:
+        await self.add_to_stats_many({user_id: deltas})
+
+    async def add_to_stats_many(self, deltas: Mapping[int, Mapping[str, int]]) -> None:
+        """One transaction, one statement per set of counters changed."""
+        now = ms_from_utc(utcnow())
+        rows: dict[tuple[str, ...], list[list[int]]] = defaultdict(list)
+        for user_id, user_deltas in deltas.items():
+            names = changed_stats(user_deltas)
+            if names:
+                rows[names].append([*(user_deltas[name] for name in names), now, user_id])
+        if not rows:
             return
-        assignments = ", ".join(f"{name} = {name} + ?" for name in names)
-        values = [deltas[name] for name in names]
         async with self._db.write() as tx:
-            await tx.run(
-                f"UPDATE user_stats SET {assignments}, updated_at = ? WHERE user_id = ?",
-                [*values, ms_from_utc(utcnow()), user_id],
-            )
+            for names, values in rows.items():
+                assignments = ", ".join(f"{name} = {name} + ?" for name in names)
+                await tx.run_many(
+                    f"UPDATE user_stats SET {assignments}, updated_at = ? WHERE user_id = ?",
+                    values,
+                )
 
     async def ids_with_followers_over(self, threshold: int, limit: int) -> list[int]:
         async with self._db.read() as tx:  # idx_user_stats_followers_count answers this

@@ -35,7 +35,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, str]]:
         "CHIRP_SEARCH_URL": db,
         "CHIRP_MEDIA_URL": f"file:///{tmp_path}/media",
         "CHIRP_CACHE_URL": redis,
-        "CHIRP_QUEUE_URL": f"{redis}?stream=test-{secrets.token_hex(4)}",
+        "CHIRP_QUEUE_URL": f"{redis}?prefix=test-{secrets.token_hex(4)}",
         "CHIRP_SECRET_KEY": "shared-by-every-process",
         "CHIRP_RUN_WORKERS": "0",
     }

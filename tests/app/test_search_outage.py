@@ -33,7 +33,10 @@ def test_posts_made_while_elasticsearch_is_down_are_found_once_it_is_back(
     word = f"outage{secrets.token_hex(4)}"
     settings = embedded_settings(tmp_path, search_url=f"http://127.0.0.1:{proxy.port}")
     with running_app(settings) as client:
-        token = client.sign_up("alice")["accessToken"]
+        alice = client.sign_up("alice")
+        token = alice["accessToken"]
+        reader = client.sign_up("reader")["accessToken"]
+        client.follow(reader, alice["user"]["id"])
         client.post_tweet(token, f"{word} before")
         eventually(lambda: client.data(SEARCH, {"q": word})["search"]["edges"])
 
@@ -44,6 +47,9 @@ def test_posts_made_while_elasticsearch_is_down_are_found_once_it_is_back(
         assert time.monotonic() - started < 5
         body = client.post(SEARCH, {"q": word})
         assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        # Indexing is stuck, delivery is not: it has a stream and consumers of its own.
+        eventually(lambda: f"{word} during 2" in str(client.home(reader)), timeout_s=5)
+        assert "indexing" in client.http.get("/metrics").text
         time.sleep(2)  # indexing retries meanwhile, without using up its attempts
 
         proxy.start()

@@ -52,7 +52,7 @@ async def _post_to_many(settings: Settings) -> int:
 def test_a_killed_worker_leaves_every_timeline_with_the_tweet_once(tmp_path: Path) -> None:
     redis = backend_url("CHIRP_CACHE_URL")
     db = tmp_path / "chirp.db"
-    queue = f"{redis}?stream=crash-{secrets.token_hex(4)}"
+    queue = f"{redis}?prefix=crash-{secrets.token_hex(4)}"
     settings = Settings(
         users_url=f"sqlite:///{db}",
         tweets_url=f"sqlite:///{db}",

@@ -48,7 +48,10 @@ def test_graphiql_health_and_readiness(client: GraphQLClient) -> None:
     page = client.http.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     assert client.http.get("/healthz").text == "ok"
-    assert client.http.get("/readyz").json() == {"ready": True}
+    ready = client.http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["ready"] is True
+    assert set(ready.json()["lag"]) == {"delivery", "indexing", "cleanup"}
 
 
 def test_metrics_count_operations_errors_store_calls_and_jobs(client: GraphQLClient) -> None:

@@ -68,7 +68,7 @@ def test_posting_as_a_celebrity_writes_o1_rows(low_threshold: GraphQLClient) -> 
 
     async def fan_out() -> dict[str, int]:
         with count_calls() as calls:
-            await chirp.services.fan_out("fan_out", {"tweet_id": int(tweet["databaseId"])})
+            await chirp.handlers["fan_out"]([{"tweet_id": int(tweet["databaseId"])}])
         return dict(calls)
 
     calls = client.http.portal.call(fan_out)

@@ -19,13 +19,16 @@ from tests.storage.contract.conftest import SETTINGS, fresh_sqlite
 
 @pytest.fixture
 async def graph(tmp_path: Path) -> AsyncIterator[RedisCachedFollowGraph]:
+    redis_url = backend_url("CHIRP_CACHE_URL")  # skips before anything is opened
     resources = Resources(SETTINGS)
-    inner = CountingProxy(
-        "store", await open_port("graph", await fresh_sqlite(tmp_path), resources)
-    )
-    client = await shared_client(backend_url("CHIRP_CACHE_URL"), resources)
-    yield RedisCachedFollowGraph(inner, client)  # type: ignore[arg-type]
-    await resources.close()
+    try:
+        inner = CountingProxy(
+            "store", await open_port("graph", await fresh_sqlite(tmp_path), resources)
+        )
+        client = await shared_client(redis_url, resources)
+        yield RedisCachedFollowGraph(inner, client)  # type: ignore[arg-type]
+    finally:
+        await resources.close()
 
 
 async def test_answers_from_the_set_and_follows_every_change(graph: RedisCachedFollowGraph) -> None:

@@ -23,13 +23,16 @@ HOME = TimelineKind.HOME
 
 @pytest.fixture
 async def cached(tmp_path: Path) -> AsyncIterator[RedisCachedTimelineStore]:
+    redis_url = backend_url("CHIRP_CACHE_URL")  # skips before anything is opened
     resources = Resources(SETTINGS)
-    inner = CountingProxy(
-        "store", await open_port("timelines", await fresh_sqlite(tmp_path), resources)
-    )
-    client = await shared_client(backend_url("CHIRP_CACHE_URL"), resources)
-    yield RedisCachedTimelineStore(inner, client, max_entries=10)  # type: ignore[arg-type]
-    await resources.close()
+    try:
+        inner = CountingProxy(
+            "store", await open_port("timelines", await fresh_sqlite(tmp_path), resources)
+        )
+        client = await shared_client(redis_url, resources)
+        yield RedisCachedTimelineStore(inner, client, max_entries=10)  # type: ignore[arg-type]
+    finally:
+        await resources.close()
 
 
 async def test_pages_come_from_the_cache_once_built(cached: RedisCachedTimelineStore) -> None:

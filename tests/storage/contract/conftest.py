@@ -12,7 +12,7 @@ To add an adapter once it exists, add its engine to URLS and to its ports in ENG
 
     URLS["cassandra"] = server_url("CHIRP_TWEETS_URL")       # tweets, timelines, graph,
                                                              # engagement
-    URLS["redis"] = server_url("CHIRP_CACHE_URL", fresh="stream")   # cache, events, queue:
+    URLS["redis"] = server_url("CHIRP_CACHE_URL", fresh="prefix")   # cache, events, queue:
                                        # a fresh queue per test, so tests share no jobs
     URLS["elasticsearch"] = server_url("CHIRP_SEARCH_URL")   # search
     URLS["s3"] = server_url("CHIRP_MEDIA_URL")               # media (and MEDIA_HTTP below)
@@ -92,7 +92,7 @@ URLS: dict[str, UrlFactory] = {
     "s3": server_url("CHIRP_MEDIA_URL"),
     "cassandra": server_url("CHIRP_TWEETS_URL"),
     "postgresql": server_url("CHIRP_USERS_URL"),
-    "redis": server_url("CHIRP_CACHE_URL", fresh="stream"),
+    "redis": server_url("CHIRP_CACHE_URL", fresh="prefix"),
     "elasticsearch": server_url("CHIRP_SEARCH_URL"),
 }
 
@@ -107,7 +107,7 @@ ENGINES: dict[str, list[str]] = {
     "media": ["file", "s3"],
     "cache": ["memory", "redis"],
     "events": ["memory", "redis"],
-    "queue": ["sqlite", "memory", "redis"],
+    "queues": ["sqlite", "memory", "redis"],
 }
 
 # Queues that survive their process (reopened on the same URL, the jobs are still there).
@@ -162,7 +162,13 @@ search_index = _port_fixture("search", "search_index")
 media_store = _port_fixture("media", "media_store")
 cache = _port_fixture("cache", "cache")
 event_bus = _port_fixture("events", "event_bus")
-job_queue = _port_fixture("queue", "job_queue")
+job_queues = _port_fixture("queues", "job_queues")
+
+
+@pytest.fixture
+def job_queue(job_queues: Any) -> Any:
+    """One stream of the engine's job queues."""
+    return job_queues.stream("contract")
 
 
 @pytest.fixture(params=engines("engagement"))
@@ -176,7 +182,7 @@ async def engagement(
     return engagement_store, tweets
 
 
-@pytest.fixture(params=[pytest.param(e, id=e) for e in ENGINES["queue"] if e in DURABLE_QUEUES])
+@pytest.fixture(params=[pytest.param(e, id=e) for e in ENGINES["queues"] if e in DURABLE_QUEUES])
 async def durable_queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return await URLS[request.param](tmp_path)
 

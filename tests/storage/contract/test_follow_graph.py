@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import timedelta
 
 from storage.ports import FollowGraph
 from storage.records import FollowEdge, utcnow
@@ -29,6 +30,67 @@ async def test_fifty_concurrent_duplicate_follows_have_one_true(
     results = await asyncio.gather(*(follow_graph.follow(alice, bob, utcnow()) for _ in range(50)))
     assert results.count(True) == 1
     assert len(await follow_graph.followers_page(bob, 100)) == 1
+
+
+async def test_follow_many_says_which_edges_are_new_and_shows_them_on_both_sides(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    alice, bob, carol, dave = (new_id() for _ in range(4))
+    earlier = utcnow() - timedelta(minutes=1)
+    await follow_graph.follow(alice, bob, earlier)
+    at = utcnow()
+    edges = [(alice, bob), (alice, carol), (bob, carol), (alice, carol), (carol, alice)]
+    assert await follow_graph.follow_many(edges, at) == [False, True, True, False, True]
+    assert await follow_graph.follow_many(edges, utcnow()) == [False] * 5
+    assert await follow_graph.follow_many([], at) == []
+    assert await follow_graph.following_page(alice, 10) == [
+        FollowEdge(alice, bob, earlier),
+        FollowEdge(alice, carol, at),
+    ]
+    assert await follow_graph.followers_page(carol, 10) == sorted(
+        [FollowEdge(carol, alice, at), FollowEdge(carol, bob, at)], key=lambda e: e.other_id
+    )
+    assert await follow_graph.followers_page(alice, 10) == [FollowEdge(alice, carol, at)]
+    pairs = [(alice, carol), (carol, bob), (dave, alice)]
+    assert await follow_graph.is_following_many(pairs) == [True, False, False]
+
+
+async def test_follow_many_of_many_edges_per_follower_and_followee(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    """More edges per follower and per followee than any adapter writes in one batch."""
+    star, fan = new_id(), new_id()
+    others = [new_id() for _ in range(130)]
+    await follow_graph.follow(fan, others[70], utcnow())
+    edges = [(fan, other) for other in others] + [(other, star) for other in others]
+    answers = await follow_graph.follow_many(edges, utcnow())
+    assert answers == [other != others[70] for other in others] + [True] * len(others)
+    following, followers = [], []
+    after = None
+    while page := await follow_graph.following_page(fan, 50, after):
+        following += [edge.other_id for edge in page]
+        after = page[-1].other_id
+    after = None
+    while page := await follow_graph.followers_page(star, 50, after):
+        followers += [edge.other_id for edge in page]
+        after = page[-1].other_id
+    assert following == followers == sorted(others)
+
+
+async def test_concurrent_follow_many_and_follow_count_each_edge_once(
+    follow_graph: FollowGraph, new_id: Callable[[], int]
+) -> None:
+    star = new_id()
+    fans = [new_id() for _ in range(20)]
+    edges = [(fan, star) for fan in fans]
+    results = await asyncio.gather(
+        *(follow_graph.follow_many(edges, utcnow()) for _ in range(5)),
+        *(follow_graph.follow(fan, star, utcnow()) for fan in fans),
+    )
+    batches, singles = results[:5], results[5:]
+    for n in range(len(fans)):  # each edge new exactly once, whoever wrote it
+        assert sum(batch[n] for batch in batches) + singles[n] == 1
+    assert len(await follow_graph.followers_page(star, 100)) == len(fans)
 
 
 async def test_unfollow_is_true_once_and_clears_both_sides(

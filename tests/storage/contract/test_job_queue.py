@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from storage.ports import JobQueue
-from storage.records import Job
+from storage.ports import JobQueue, JobQueues
+from storage.records import Backlog, Job
 from storage.registry import Resources, open_port
 from tests.storage.contract.conftest import SETTINGS
 
@@ -100,7 +100,7 @@ async def test_dead_letters_respects_limit(job_queue: JobQueue) -> None:
 
 async def test_durable_queue_keeps_jobs_across_restart(durable_queue_url: str) -> None:
     before = Resources(SETTINGS)
-    queue: JobQueue = await open_port("queue", durable_queue_url, before)
+    queue: JobQueue = (await open_port("queues", durable_queue_url, before)).stream("durable")
     in_flight = await queue.enqueue("k", {"state": "reserved when the process died"})
     waiting = await queue.enqueue("k", {"state": "pending when the process died"})
     [taken] = await queue.reserve("crashes", 1, wait_s=1)
@@ -109,7 +109,7 @@ async def test_durable_queue_keeps_jobs_across_restart(durable_queue_url: str) -
 
     after = Resources(SETTINGS)
     try:
-        queue = await open_port("queue", durable_queue_url, after)
+        queue = (await open_port("queues", durable_queue_url, after)).stream("durable")
         [job] = await queue.reserve("new", 5, wait_s=1)
         assert (job.id, job.payload) == (waiting, {"state": "pending when the process died"})
         await queue.ack(job)
@@ -132,3 +132,32 @@ async def test_a_released_job_comes_back_without_counting_an_attempt(job_queue: 
     assert job.payload == {"needs": "a store that is down"}
     await job_queue.ack(job)
     assert await job_queue.dead_letters(10) == []
+
+
+async def test_streams_are_independent(job_queues: JobQueues) -> None:
+    """A backlog on one stream never stands in the way of another's jobs."""
+    slow, urgent = job_queues.stream("slow"), job_queues.stream("urgent")
+    for n in range(20):
+        await slow.enqueue("index", {"n": n})
+    urgent_id = await urgent.enqueue("fan_out", {"tweet_id": 1})
+    [job] = await urgent.reserve("w", 10, wait_s=1)
+    assert (job.id, job.kind) == (urgent_id, "fan_out")
+    assert {job.kind for job in await slow.reserve("w", 100, wait_s=1)} == {"index"}
+    assert await urgent.reserve("w", 10, wait_s=0) == []
+
+
+async def test_backlog_counts_unacknowledged_jobs_and_their_age(job_queue: JobQueue) -> None:
+    assert await job_queue.backlog() == Backlog(0, 0.0)
+    first = await job_queue.enqueue("k", {"n": 1})
+    await job_queue.enqueue("k", {"n": 2})
+    await asyncio.sleep(0.2)
+    [taken] = await job_queue.reserve("w", 1, wait_s=1)
+    assert taken.id == first
+    backlog = await job_queue.backlog()
+    assert backlog.jobs == 2  # a reserved job is still owed
+    assert 0.15 <= backlog.oldest_age_s < 30
+    await job_queue.ack(taken)
+    assert (await job_queue.backlog()).jobs == 1
+    for job in await job_queue.reserve("w", 5, wait_s=1):
+        await job_queue.ack(job)
+    assert await job_queue.backlog() == Backlog(0, 0.0)

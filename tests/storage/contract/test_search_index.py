@@ -61,6 +61,7 @@ async def test_every_word_must_match(
     apple = make_doc("apple pie")
     other = make_doc("cherry")
     await search_index.index([both, apple, other])
+    await search_index.refresh()
     assert await search_index.search(SearchQuery(words=(marker, "apple", "banana")), 10) == ids(
         both
     )
@@ -74,6 +75,7 @@ async def test_words_ignore_case_and_diacritics(
 ) -> None:
     document = make_doc("Café CRÈME brûlée")
     await search_index.index([document])
+    await search_index.refresh()
     for words in (("cafe",), ("CAFÉ", "creme"), ("Brulee",)):
         assert await search_index.search(SearchQuery(words=(marker, *words)), 10) == ids(document)
 
@@ -84,6 +86,7 @@ async def test_phrases_match_words_in_order(
     in_order = make_doc("the quick brown fox")
     reversed_ = make_doc("the brown quick fox")
     await search_index.index([in_order, reversed_])
+    await search_index.refresh()
     found = await search_index.search(SearchQuery(words=(marker,), phrases=("quick brown",)), 10)
     assert found == ids(in_order)
     found = await search_index.search(SearchQuery(words=(marker, "quick", "brown")), 10)
@@ -98,6 +101,7 @@ async def test_hashtags_filter_exactly_ignoring_case_and_hash(
     both = make_doc("both", hashtags=(tag, other_tag))
     prefix = make_doc("prefix only", hashtags=(tag + "x",))
     await search_index.index([tagged, both, prefix])
+    await search_index.refresh()
     assert await search_index.search(SearchQuery(hashtags=("#" + tag,)), 10) == ids(tagged, both)
     assert await search_index.search(SearchQuery(hashtags=(tag.upper(),)), 10) == ids(tagged, both)
     assert await search_index.search(SearchQuery(hashtags=(tag, other_tag)), 10) == ids(both)
@@ -111,6 +115,7 @@ async def test_author_filter(
     alice, bob, carol = new_id(), new_id(), new_id()
     documents = {author: make_doc(author_id=author) for author in (alice, bob, carol)}
     await search_index.index(list(documents.values()))
+    await search_index.refresh()
     query = SearchQuery(words=(marker,), author_ids=(alice, carol))
     assert await search_index.search(query, 10) == ids(documents[alice], documents[carol])
     query = SearchQuery(author_ids=(bob,))
@@ -123,6 +128,7 @@ async def test_since_is_inclusive_and_until_exclusive(
     start = utcnow() - timedelta(days=3)
     days = [make_doc(f"day {day}", created_at=start + timedelta(days=day)) for day in range(3)]
     await search_index.index(days)
+    await search_index.refresh()
     since = SearchQuery(words=(marker,), since=days[1].created_at)
     assert await search_index.search(since, 10) == ids(days[1], days[2])
     until = SearchQuery(words=(marker,), until=days[1].created_at)
@@ -138,6 +144,7 @@ async def test_protected_documents_only_reach_allowed_viewers(
     private = make_doc("secret", author_id=private_author, protected=True)
     public = make_doc("open", author_id=public_author)
     await search_index.index([private, public])
+    await search_index.refresh()
     for query in (
         SearchQuery(words=(marker,)),
         SearchQuery(words=(marker,), viewer_id=stranger),
@@ -159,6 +166,7 @@ async def test_paging_with_before_is_newest_first_and_strict(
 ) -> None:
     documents = [make_doc(f"number {i}") for i in range(8)]
     await search_index.index(documents)
+    await search_index.refresh()
     seen: list[int] = []
     before = None
     while page := await search_index.search(SearchQuery(words=(marker,)), 3, before):
@@ -175,9 +183,11 @@ async def test_index_is_idempotent_and_re_index_replaces(
     document = make_doc("original words", hashtags=(old_tag,))
     await search_index.index([document])
     await search_index.index([document])
+    await search_index.refresh()
     assert await search_index.search(SearchQuery(words=(marker,)), 10) == ids(document)
     edited = replace(document, text=f"{marker} edited text", hashtags=(new_tag,))
     await search_index.index([edited])
+    await search_index.refresh()
     assert await search_index.search(SearchQuery(words=(marker, "original")), 10) == []
     assert await search_index.search(SearchQuery(words=(marker, "edited")), 10) == ids(document)
     assert await search_index.search(SearchQuery(hashtags=(old_tag,)), 10) == []
@@ -192,6 +202,7 @@ async def test_remove_deletes_documents(
     await search_index.index([kept, removed])
     await search_index.remove([removed.tweet_id, new_id()])
     await search_index.remove([])
+    await search_index.refresh()
     assert await search_index.search(SearchQuery(words=(marker,)), 10) == ids(kept)
     assert await search_index.search(SearchQuery(hashtags=(tag,)), 10) == ids(kept)
 
@@ -206,6 +217,7 @@ async def test_hostile_input_is_only_text(
 ) -> None:
     document = make_doc('he said "AND" or NEAR( not * - don\'t text: 🙂')
     await search_index.index([document])
+    await search_index.refresh()
     for term in HOSTILE:
         for query in (
             SearchQuery(words=(marker, term)),
@@ -242,6 +254,7 @@ async def test_trending_favours_rising_over_frequent(
         make_doc(created_at=now + timedelta(minutes=5), hashtags=(rising,)),
     ]
     await search_index.index(documents)
+    await search_index.refresh()
     trends = await search_index.trending(10, now)
     assert trends == [Trend(rising, 50, 0), Trend(steady, 5, 500)]
     assert await search_index.trending(1, now) == [Trend(rising, 50, 0)]

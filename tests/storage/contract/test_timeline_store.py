@@ -9,7 +9,13 @@ from datetime import timedelta
 import pytest
 
 from storage.ports import TimelineStore
-from storage.records import TimelineEntry, TimelineKind, utcnow
+from storage.records import (
+    HOME_TIMELINE_LENGTH,
+    HOME_TIMELINE_SLACK,
+    TimelineEntry,
+    TimelineKind,
+    utcnow,
+)
 
 KINDS = [pytest.param(kind, id=kind.value) for kind in TimelineKind]
 
@@ -139,3 +145,19 @@ async def test_timelines_of_different_kinds_are_separate(
     await timeline_store.push(TimelineKind.AUTHOR, [owner], entry)
     assert await timeline_store.page(TimelineKind.HOME, owner, 10) == []
     assert await timeline_store.page(TimelineKind.REPLIES, owner, 10) == []
+
+
+async def test_a_home_timeline_stays_bounded_under_fan_out(
+    timeline_store: TimelineStore, new_id: Callable[[], int]
+) -> None:
+    """2,000 fan-outs reach one reader (beside another reader each time, as a fan-out batch
+    does): the stored timeline never holds more than the bound plus its slack, and what it
+    keeps is the newest entries."""
+    reader = new_id()
+    start = utcnow() - timedelta(hours=2)
+    entries = [TimelineEntry(start + timedelta(seconds=i), new_id(), 7) for i in range(2_000)]
+    for entry in entries:
+        await timeline_store.push(TimelineKind.HOME, [reader, new_id()], entry)
+    stored = await timeline_store.page(TimelineKind.HOME, reader, 10_000)
+    assert HOME_TIMELINE_LENGTH <= len(stored) <= HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK
+    assert stored == sorted(entries, reverse=True)[: len(stored)]

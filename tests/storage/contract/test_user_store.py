@@ -189,6 +189,65 @@ async def test_add_to_stats_refuses_unknown_counters(
         await user_store.add_to_stats(user.id, {"followers_count = 0; --": 1})
 
 
+async def test_add_to_stats_many_adds_each_users_deltas(
+    user_store: UserStore, make_user: Callable[..., UserRecord], new_id: Callable[[], int]
+) -> None:
+    users = [make_user() for _ in range(3)]
+    for user in users:
+        await user_store.create(user)
+    first, second, third = (user.id for user in users)
+    missing = new_id()
+    await user_store.add_to_stats_many(
+        {
+            first: {"followers_count": 3, "following_count": 1},
+            second: {"tweets_count": 2},
+            third: {"followers_count": 0},
+            missing: {"likes_count": 1},  # no stats row: ignored
+        }
+    )
+    await user_store.add_to_stats_many({first: {"followers_count": -1}, second: {"likes_count": 4}})
+    await user_store.add_to_stats_many({})
+    assert await user_store.get_stats_many([first, second, third, missing]) == [
+        UserStats(first, followers_count=2, following_count=1),
+        UserStats(second, tweets_count=2, likes_count=4),
+        UserStats(third),
+        None,
+    ]
+
+
+async def test_concurrent_add_to_stats_many_lose_no_update(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    users = [make_user() for _ in range(6)]
+    for user in users:
+        await user_store.create(user)
+    ids = [user.id for user in users]
+    # Overlapping batches in opposite orders, beside single adds: none lost, none stuck.
+    batches = [
+        {user_id: {"followers_count": 1} for user_id in (ids if n % 2 else ids[::-1])}
+        for n in range(20)
+    ]
+    await asyncio.gather(
+        *(user_store.add_to_stats_many(batch) for batch in batches),
+        *(user_store.add_to_stats(user_id, {"followers_count": 1}) for user_id in ids),
+    )
+    assert await user_store.get_stats_many(ids) == [
+        UserStats(user_id, followers_count=21) for user_id in ids
+    ]
+
+
+async def test_add_to_stats_many_refuses_unknown_counters_before_writing(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    with pytest.raises(ValueError):
+        await user_store.add_to_stats_many(
+            {user.id: {"followers_count": 1}, user.id + 1: {"followers_count = 0; --": 1}}
+        )
+    assert await user_store.get_stats_many([user.id]) == [UserStats(user.id)]
+
+
 async def test_update_settings(
     user_store: UserStore, make_user: Callable[..., UserRecord], new_id: Callable[[], int]
 ) -> None:

@@ -1,0 +1,44 @@
+"""Background jobs: one handler module per kind, registered in HANDLERS.
+
+Adding a kind is one new module (a class with `kind`, `stream`, `max_batch` and an async
+`__call__` over payloads, see base.JobHandler) and one line here. Services enqueue through
+`Jobs`, which puts each kind on its handler's stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.jobs.backfill import Backfill
+from app.jobs.base import JobDeps, JobHandler
+from app.jobs.fan_out import FanOut
+from app.jobs.index import Index
+from app.jobs.retract import Retract
+from app.jobs.unfollow import Unfollow
+from storage.ports import JobQueues
+
+HANDLERS: tuple[type[JobHandler], ...] = (
+    FanOut,
+    Retract,
+    Backfill,
+    Index,
+    Unfollow,
+)
+
+STREAMS: tuple[str, ...] = tuple(dict.fromkeys(handler.stream for handler in HANDLERS))
+_STREAM_OF = {handler.kind: handler.stream for handler in HANDLERS}
+
+
+def build_handlers(deps: JobDeps) -> dict[str, JobHandler]:
+    return {handler.kind: handler(deps) for handler in HANDLERS}
+
+
+class Jobs:
+    """Enqueues a job of a registered kind on that kind's stream."""
+
+    def __init__(self, queues: JobQueues) -> None:
+        self._queues = queues
+
+    async def enqueue(self, kind: type[JobHandler], payload: Mapping[str, Any]) -> str:
+        return await self._queues.stream(_STREAM_OF[kind.kind]).enqueue(kind.kind, payload)

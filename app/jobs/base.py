@@ -1,0 +1,62 @@
+"""What every job handler shares: the streams, the handler contract and its dependencies.
+
+A job is delivered at least once (a worker that dies mid-job leaves it to be reclaimed and
+run again from the start), so every handler is idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from app.live import LiveEvents
+from app.services.celebrities import Celebrities
+from storage.ports import FollowGraph
+from storage.registry import Stores
+
+# Streams by urgency, each consumed on its own: delivery never waits behind the others.
+DELIVERY = "delivery"  # what readers wait for: home timelines and live events
+INDEXING = "indexing"  # search; eventually consistent within seconds
+CLEANUP = "cleanup"  # tidying that no reader waits for
+
+Payload = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class JobDeps:
+    """What handlers are built from (by the container, once per process)."""
+
+    stores: Stores
+    celebrities: Celebrities
+    live: LiveEvents
+    fan_out_batch: int
+
+
+class JobHandler(Protocol):
+    """Runs jobs of one kind. `max_batch` > 1: the worker hands it up to that many jobs of
+    its kind at once (e.g. one bulk request for many tweets); each job is still acknowledged
+    on its own, and a failing batch is retried one job at a time."""
+
+    kind: ClassVar[str]
+    stream: ClassVar[str]
+    max_batch: ClassVar[int]
+
+    def __init__(self, deps: JobDeps) -> None: ...
+
+    async def __call__(self, payloads: Sequence[Payload]) -> None: ...
+
+
+async def follower_batches(
+    graph: FollowGraph, user_id: int, batch: int
+) -> AsyncIterator[list[int]]:
+    """Every follower of user_id, `batch` at a time, in follower-id order."""
+    after = None
+    while True:
+        edges = await graph.followers_page(user_id, batch, after)
+        if not edges:
+            return
+        yield [edge.other_id for edge in edges]
+        if len(edges) < batch:
+            return
+        after = edges[-1].other_id
