@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.errors import BadInput
+from storage.records import SearchQuery, TweetRecord
+from storage.search_text import words
 
 MAX_QUERY_LENGTH = 500
 _TOKEN = re.compile(r'"([^"]*)"|(\S+)')
@@ -54,3 +56,26 @@ def _date(value: str, name: str) -> datetime:
         return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise BadInput(f"{name}: takes a date like 2026-01-31.", argument="query") from None
+
+
+def matches(query: SearchQuery, tweet: TweetRecord) -> bool:
+    """Whether the index would find this tweet for this query: every word and phrase among
+    its folded words (a phrase in order), every hashtag, the author and the dates."""
+    text = words(tweet.text)
+    present = set(text)
+    if any(not set(words(word)) <= present for word in query.words):
+        return False
+    if any(not _contains(text, words(phrase)) for phrase in query.phrases):
+        return False
+    if not set(query.hashtags) <= {tag.casefold() for tag in tweet.hashtags}:
+        return False
+    if query.author_ids and tweet.user_id not in query.author_ids:
+        return False
+    if query.since is not None and tweet.created_at < query.since:
+        return False
+    return query.until is None or tweet.created_at < query.until
+
+
+def _contains(text: list[str], phrase: list[str]) -> bool:
+    size = len(phrase)
+    return any(text[i : i + size] == phrase for i in range(len(text) - size + 1))

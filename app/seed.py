@@ -77,9 +77,9 @@ WORDS = [
 
 # Writes in flight at once in the users, tweets and likes phases, as on a busy server.
 CONCURRENCY = 32
-# Edges per FollowGraph.follow_many call, and calls in flight: big batches let a store
-# group the edges of one follower, and of one followee, into few writes (Cassandra writes
-# `following` per follower and `followers` per followee).
+# Edges per FollowGraph.follow_many call, and calls in flight. Edges are sorted by follower
+# and batches are big, so a store can write the edges of one follower, and of one followee,
+# together (Cassandra: `following` per follower, `followers` per followee).
 FOLLOW_BATCH = 100_000
 FOLLOW_BATCHES_IN_FLIGHT = 2
 # Tweets posted together; a reply goes to a tweet of an earlier wave, already written.

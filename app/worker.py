@@ -157,7 +157,8 @@ class StreamConsumer:
             # Not the jobs' fault: wait (longer each time), give them back uncounted.
             log.warning("%d %s job(s): a store is unavailable; retrying later", len(jobs), kind)
             await self._pause()
-            await asyncio.gather(*(self._queue.release(job) for job in jobs))
+            for job in jobs:
+                await self._queue.release(job)
             return
         except Exception as error:  # a failing job must not stop the others
             if len(jobs) > 1:  # find the job that fails: each one alone
@@ -170,7 +171,7 @@ class StreamConsumer:
             return
         self._outages = 0
         METRICS.jobs[(kind, "done")] += len(jobs)
-        await asyncio.gather(*(self._queue.ack(job) for job in jobs))
+        await self._queue.ack_many(jobs)
 
     async def _pause(self) -> None:
         """0.5 s, 1 s, 2 s ... capped below the reclaim time, so no one reclaims the jobs;

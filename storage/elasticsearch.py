@@ -14,7 +14,6 @@ search_after on the tweet id, never from/size.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from datetime import datetime
@@ -35,6 +34,7 @@ from elasticsearch.helpers import async_bulk, async_scan
 from storage.errors import StorageError, Unavailable
 from storage.records import SearchDocument, SearchQuery, Trend, ms_from_utc
 from storage.registry import Resources
+from storage.search_text import fold
 
 MAPPING_VERSION = 1
 DEFAULT_ALIAS = "chirp-tweets"
@@ -53,12 +53,6 @@ MAPPINGS: dict[str, Any] = {
         "protected": {"type": "boolean"},
     },
 }
-
-
-def fold(text: str) -> str:
-    """Lowercase without accents: 'Crème' -> 'creme'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
 def _has_token(text: str) -> bool:

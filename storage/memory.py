@@ -250,6 +250,10 @@ class InProcessJobQueue:
     async def ack(self, job: Job) -> None:
         self._jobs.pop(job.id, None)
 
+    async def ack_many(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self._jobs.pop(job.id, None)
+
     async def fail(self, job: Job, error: str) -> None:
         queued = self._jobs.get(job.id)
         if queued is not None and queued.status == "reserved":

@@ -260,6 +260,9 @@ class JobQueue(Protocol):
 
     async def ack(self, job: Job) -> None: ...
 
+    async def ack_many(self, jobs: Sequence[Job]) -> None:
+        """Acknowledge each job (one round trip where the engine allows)."""
+
     async def fail(self, job: Job, error: str) -> None:
         """Give the job back for another try, or dead-letter it after the last try."""
 

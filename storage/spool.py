@@ -9,7 +9,7 @@ a spool stream of the same name."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from storage.errors import Unavailable
@@ -52,6 +52,9 @@ class SpoolingJobQueue:
 
     async def ack(self, job: Job) -> None:
         await self._shared.ack(job)
+
+    async def ack_many(self, jobs: Sequence[Job]) -> None:
+        await self._shared.ack_many(jobs)
 
     async def fail(self, job: Job, error: str) -> None:
         await self._shared.fail(job, error)

@@ -1,23 +1,38 @@
 """Search and trends over the search index port.
 
 The index filters protected tweets down to those the viewer may see; hydration through the
-visible-tweet loader checks again, so no read path depends on the index alone."""
+visible-tweet loader checks again, so no read path depends on the index alone.
+
+Indexing is asynchronous (a queued job, then the index's refresh interval), so a viewer
+would not find a tweet they posted a moment ago. Their own tweets of the last OWN_RECENT_S
+seconds are therefore matched here, against the same folded words, and merged in: a viewer
+always reads their own writes; others find the tweet once it is indexed."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from app.ids import id_timestamp_ms
-from app.search_query import ParsedSearch
+from app.jobs.index import searchable
+from app.search_query import ParsedSearch, matches
 from storage.memory import TTLCache
 from storage.ports import Position
-from storage.records import SearchQuery, TimelineEntry, Trend, utc_from_ms, utcnow
+from storage.records import (
+    SearchQuery,
+    TimelineEntry,
+    TimelineKind,
+    Trend,
+    utc_from_ms,
+    utcnow,
+)
 from storage.registry import Stores
 
 MAX_PROTECTED_FOLLOWEES = 1_000
 TRENDS_TTL_S = 60.0
+OWN_RECENT_S = 15.0  # well past a normal indexing lag plus the index's refresh interval
+OWN_RECENT_MAX = 20
 
 
 class SearchTweets:
@@ -65,9 +80,33 @@ class SearchTweets:
     ) -> list[TimelineEntry]:
         before = after[1] if after is not None else None
         ids = await self._stores.search.search(query, limit, before)
+        own = await self._own_recent(query, before)
+        if own:
+            ids = sorted(set(ids) | set(own), reverse=True)[:limit]
         return [
             TimelineEntry(created_at=utc_from_ms(id_timestamp_ms(i)), tweet_id=i, author_id=0)
             for i in ids
+        ]
+
+    async def _own_recent(self, query: SearchQuery, before: int | None) -> list[int]:
+        """The viewer's tweets of the last few seconds that match (maybe not indexed yet)."""
+        viewer = query.viewer_id
+        if viewer is None or (query.author_ids and viewer not in query.author_ids):
+            return []
+        newest = await self._stores.timelines.page(TimelineKind.AUTHOR, viewer, OWN_RECENT_MAX)
+        since = utcnow() - timedelta(seconds=OWN_RECENT_S)
+        recent = [
+            entry.tweet_id
+            for entry in newest
+            if entry.created_at >= since and (before is None or entry.tweet_id < before)
+        ]
+        if not recent:
+            return []
+        tweets = await self._stores.tweets.get_many(recent)
+        return [
+            tweet.id
+            for tweet in tweets
+            if tweet is not None and searchable(tweet) and matches(query, tweet)
         ]
 
 

@@ -46,6 +46,7 @@ class CassandraFollowGraph:
             for follower, followees in zip(followees_of, new_followees, strict=True)
             for followee in followees
         }
+        # One partition per batch: Cassandra warns about unlogged batches over many.
         followers_of: dict[int, list[int]] = defaultdict(list)
         for follower, followee in added:
             followers_of[followee].append(follower)

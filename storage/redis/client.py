@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -16,6 +16,7 @@ from storage.errors import StorageError, Unavailable
 from storage.registry import Resources
 
 SOCKET_TIMEOUT_S = 5.0
+MAX_CONNECTIONS = 128  # per process and server
 
 
 def split_url(url: str) -> tuple[str, dict[str, str]]:
@@ -29,12 +30,17 @@ async def shared_client(url: str, resources: Resources) -> Redis:
     server, _ = split_url(url)
 
     async def connect() -> Redis:
-        return Redis.from_url(
+        # A busy process (a worker with many jobs in flight, a server with many requests)
+        # waits for a free connection instead of failing when all are in use.
+        pool = BlockingConnectionPool.from_url(
             server,
+            max_connections=MAX_CONNECTIONS,
+            timeout=SOCKET_TIMEOUT_S,
             socket_timeout=SOCKET_TIMEOUT_S,
             socket_connect_timeout=SOCKET_TIMEOUT_S,
             health_check_interval=30,
         )
+        return Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
     async def close(client: Redis) -> None:
         await client.aclose()

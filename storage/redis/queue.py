@@ -12,7 +12,7 @@ XAUTOCLAIM and written again the same way, so a job that keeps killing its worke
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
@@ -86,6 +86,15 @@ class RedisJobQueue:
         async with redis_errors("ack"), self._client.pipeline(transaction=True) as pipe:
             pipe.xack(self._stream, GROUP, entry)
             pipe.xdel(self._stream, entry)
+            await pipe.execute()
+
+    async def ack_many(self, jobs: Sequence[Job]) -> None:
+        if not jobs:
+            return
+        entries = [self._entries.pop(job.id, job.id) for job in jobs]
+        async with redis_errors("ack"), self._client.pipeline(transaction=True) as pipe:
+            pipe.xack(self._stream, GROUP, *entries)
+            pipe.xdel(self._stream, *entries)
             await pipe.execute()
 
     async def fail(self, job: Job, error: str) -> None:

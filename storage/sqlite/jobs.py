@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from storage.records import Backlog, Job
@@ -95,6 +95,12 @@ class SqliteJobQueue:
     async def ack(self, job: Job) -> None:
         async with self._db.write() as tx:
             await tx.run("DELETE FROM jobs WHERE job_id = ?", (int(job.id),))
+
+    async def ack_many(self, jobs: Sequence[Job]) -> None:
+        if not jobs:
+            return
+        async with self._db.write() as tx:
+            await tx.run_many("DELETE FROM jobs WHERE job_id = ?", [(int(j.id),) for j in jobs])
 
     async def fail(self, job: Job, error: str) -> None:
         """Counts an attempt; the job is dead once it has failed max_attempts times."""

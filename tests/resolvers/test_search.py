@@ -1,7 +1,8 @@
 import secrets
 from pathlib import Path
 
-from tests.support.client import GraphQLClient, eventually
+from tests.backends import backend_url
+from tests.support.client import GraphQLClient, embedded_settings, eventually, running_app
 
 SEARCH = """query($q: String!, $first: Int! = 20, $after: String) {
   search(query: $q, first: $first, after: $after) {
@@ -102,3 +103,30 @@ def test_search_and_trending_on_elasticsearch(tmp_path: Path) -> None:
         assert _texts(client, f"#{tag}") == [f"Crème {word} from alice #{tag}"]
         trends = client.data("{ trending(limit: 50) { hashtag count } }")["trending"]
         assert {"hashtag": tag, "count": 1} in trends
+
+
+def _own_writes_case(client: GraphQLClient) -> None:
+    word = f"fresh{secrets.token_hex(3)}"
+    author = client.sign_up(f"w{secrets.token_hex(3)}")["accessToken"]
+    other = client.sign_up(f"o{secrets.token_hex(3)}")["accessToken"]
+    client.post_tweet(author, f"Crème {word} brûlée #justnow")
+    client.post_tweet(author, "unrelated words")
+    # No worker runs here: nothing is indexed, yet the author reads their own write.
+    assert _texts(client, f"creme {word}", author) == [f"Crème {word} brûlée #justnow"]
+    assert _texts(client, f'"{word} brulee" #justnow', author) == [f"Crème {word} brûlée #justnow"]
+    assert _texts(client, f"{word} missing", author) == []
+    assert _texts(client, word, other) == []  # others find it once it is indexed
+    assert _texts(client, word) == []
+
+
+def test_authors_find_their_own_tweets_before_they_are_indexed(tmp_path: Path) -> None:
+    with running_app(embedded_settings(tmp_path, run_workers=False)) as client:
+        _own_writes_case(client)
+
+
+def test_own_tweets_before_indexing_on_elasticsearch(tmp_path: Path) -> None:
+    settings = embedded_settings(
+        tmp_path, run_workers=False, search_url=backend_url("CHIRP_SEARCH_URL")
+    )
+    with running_app(settings) as client:
+        _own_writes_case(client)

@@ -161,3 +161,13 @@ async def test_backlog_counts_unacknowledged_jobs_and_their_age(job_queue: JobQu
     for job in await job_queue.reserve("w", 5, wait_s=1):
         await job_queue.ack(job)
     assert await job_queue.backlog() == Backlog(0, 0.0)
+
+
+async def test_ack_many_acknowledges_each_job(job_queue: JobQueue) -> None:
+    ids = [await job_queue.enqueue("k", {"n": n}) for n in range(600)]
+    jobs = await job_queue.reserve("w", 600, wait_s=1)
+    assert [job.id for job in jobs] == ids
+    await job_queue.ack_many(jobs[:599])
+    await job_queue.ack_many([])
+    assert (await job_queue.backlog()).jobs == 1
+    assert await job_queue.reclaim(0) == 1  # only the one left unacknowledged comes back
