@@ -34,14 +34,20 @@ async def _backlog_of(stack_: stack.Stack, posts: int, authors: list[int], n: in
     return backlog
 
 
-async def _drain(stack_: stack.Stack, workers: int, timeout_s: float) -> float:
-    started = time.monotonic()
+async def _drain(stack_: stack.Stack, workers: int, timeout_s: float, jobs: float) -> float:
+    """Seconds from the first job taken (process start-up excluded) to an empty backlog."""
     spawned = []
     for n in range(workers):
         stack_._spawn(f"drain-worker{n}", ["worker"], worker_id=900 + n)
         spawned.append(stack_.processes[-1])
     try:
         async with stack_.http() as http:
+            limit = time.monotonic() + 60
+            while time.monotonic() < limit:  # the workers are starting
+                if (await stack_.backlog(http)) != jobs:
+                    break
+                await asyncio.sleep(0.02)
+            started = time.monotonic()
             while (await stack_.backlog(http)) != 0:
                 stack_.check_alive()
                 if time.monotonic() - started > timeout_s:
@@ -69,7 +75,7 @@ async def _body(stack_: stack.Stack, args: argparse.Namespace) -> None:
     for round_ in range(args.repeats):
         for workers in (1, 2):
             jobs = await _backlog_of(stack_, args.posts, authors, round_ * 10 + workers)
-            seconds = await _drain(stack_, workers, args.timeout)
+            seconds = await _drain(stack_, workers, args.timeout, jobs)
             rates[workers].append(jobs / seconds)
             print(f"  round {round_}: {workers} worker(s): {jobs:.0f} jobs in {seconds:.1f} s")
     one, two = stack.median(rates[1]), stack.median(rates[2])

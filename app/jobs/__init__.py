@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.jobs.announce import Announce
 from app.jobs.backfill import Backfill
 from app.jobs.base import JobDeps, JobHandler
 from app.jobs.fan_out import FanOut
@@ -19,6 +20,7 @@ from app.jobs.unfollow import Unfollow
 from storage.ports import JobQueues
 
 HANDLERS: tuple[type[JobHandler], ...] = (
+    Announce,
     FanOut,
     Retract,
     Backfill,

@@ -16,7 +16,8 @@ from storage.ports import FollowGraph
 from storage.registry import Stores
 
 # Streams by urgency, each consumed on its own: delivery never waits behind the others.
-DELIVERY = "delivery"  # what readers wait for: home timelines and live events
+LIVE = "live"  # live subscribers: a new tweet's event, never behind timeline writes
+DELIVERY = "delivery"  # what readers wait for: home timelines (and deletions, live too)
 INDEXING = "indexing"  # search; eventually consistent within seconds
 CLEANUP = "cleanup"  # tidying that no reader waits for
 

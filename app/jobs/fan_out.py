@@ -1,14 +1,17 @@
-"""fan_out {"tweet_id"}: deliver a new tweet to its followers' home timelines and live
-subscribers. Celebrities' tweets are not fanned out: readers merge them in (hybrid fan-out)."""
+"""fan_out {"tweet_id"}: write a new tweet into its followers' stored home timelines (live
+subscribers hear of it through the `announce` job). Celebrities' tweets are not fanned out:
+readers merge them in (hybrid fan-out)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import ClassVar
 
 from app.jobs.base import DELIVERY, JobDeps, Payload, follower_batches
-from app.live import LiveEvent, LiveEventType
 from storage.records import TimelineEntry, TimelineKind, TweetRecord
+
+BATCHES_IN_FLIGHT = 4
 
 
 class FanOut:
@@ -19,7 +22,6 @@ class FanOut:
     def __init__(self, deps: JobDeps) -> None:
         self._stores = deps.stores
         self._celebrities = deps.celebrities
-        self._live = deps.live
         self._batch = deps.fan_out_batch
 
     async def __call__(self, payloads: Sequence[Payload]) -> None:
@@ -29,16 +31,26 @@ class FanOut:
                 await self._deliver(tweet)
 
     async def _deliver(self, tweet: TweetRecord) -> None:
-        event = LiveEvent(LiveEventType.ADDED, tweet.id)
-        await self._live.to_home_timelines([tweet.user_id], event)
         if await self._celebrities.is_celebrity(tweet.user_id):
-            # O(1) writes: followers merge this author in when they read.
-            await self._live.to_author_followers(tweet.user_id, event)
-            return
+            return  # O(1) writes: followers merge this author in when they read
         entry = timeline_entry(tweet)
-        async for followers in follower_batches(self._stores.graph, tweet.user_id, self._batch):
+        # Batches overlap: the next page of followers is read while earlier ones are written.
+        in_flight = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+        async with asyncio.TaskGroup() as batches:
+            async for followers in follower_batches(self._stores.graph, tweet.user_id, self._batch):
+                await in_flight.acquire()
+                batches.create_task(self._push(followers, entry, in_flight))
+
+    async def _push(
+        self,
+        followers: list[int],
+        entry: TimelineEntry,
+        in_flight: asyncio.Semaphore,
+    ) -> None:
+        try:
             await self._stores.timelines.push(TimelineKind.HOME, followers, entry)
-            await self._live.to_home_timelines(followers, event)
+        finally:
+            in_flight.release()
 
 
 def timeline_entry(tweet: TweetRecord) -> TimelineEntry:

@@ -10,6 +10,7 @@ from app import text
 from app.errors import BadInput, Forbidden, NotFoundError
 from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.jobs import Jobs
+from app.jobs.announce import Announce
 from app.jobs.fan_out import FanOut
 from app.jobs.index import Index
 from app.privacy import may_see_author, needs_follow_check
@@ -129,5 +130,6 @@ async def record_authored(stores: Stores, jobs: Jobs, tweet: TweetRecord) -> Non
     await stores.timelines.push(TimelineKind.HOME, [tweet.user_id], entry)
     if tweet.reply_to_tweet_id is not None:
         await stores.timelines.push(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry)
+    await jobs.enqueue(Announce, {"tweet_id": tweet.id})
     await jobs.enqueue(FanOut, {"tweet_id": tweet.id})
     await jobs.enqueue(Index, {"tweet_id": tweet.id})

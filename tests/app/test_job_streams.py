@@ -31,7 +31,7 @@ def test_backlog_shows_in_metrics_and_readyz_reports_a_lagging_stream(tmp_path: 
         time.sleep(1.2)
         ready = http.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json()["lagging"] == ["delivery", "indexing"]
+        assert ready.json()["lagging"] == ["delivery", "indexing", "live"]
 
 
 def test_chirp_worker_runs_only_the_streams_it_is_given(
