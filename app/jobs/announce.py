@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from app.jobs.base import LIVE, JobDeps, Payload, follower_batches
+from app.jobs.base import LIVE, JobDeps, Payload, follower_batches, tweets_of
 from app.live import LiveEvent, LiveEventType
 from storage.records import TweetRecord
 
@@ -28,9 +28,8 @@ class Announce:
         self._batch = deps.fan_out_batch
 
     async def __call__(self, payloads: Sequence[Payload]) -> None:
-        for payload in payloads:
-            [tweet] = await self._stores.tweets.get_many([int(payload["tweet_id"])])
-            if tweet is not None and not tweet.is_deleted:
+        for tweet in await tweets_of(self._stores, payloads):
+            if not tweet.is_deleted:
                 await self._announce(tweet)
 
     async def _announce(self, tweet: TweetRecord) -> None:

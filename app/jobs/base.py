@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Protocol
 from app.live import LiveEvents
 from app.services.celebrities import Celebrities
 from storage.ports import FollowGraph
+from storage.records import TweetRecord
 from storage.registry import Stores
 
 # Streams by urgency, each consumed on its own: delivery never waits behind the others.
@@ -46,6 +47,12 @@ class JobHandler(Protocol):
     def __init__(self, deps: JobDeps) -> None: ...
 
     async def __call__(self, payloads: Sequence[Payload]) -> None: ...
+
+
+async def tweets_of(stores: Stores, payloads: Sequence[Payload]) -> list[TweetRecord]:
+    """The stored tweets named by the payloads' "tweet_id", in payload order (one read)."""
+    found = await stores.tweets.get_many([int(payload["tweet_id"]) for payload in payloads])
+    return [tweet for tweet in found if tweet is not None]
 
 
 async def follower_batches(

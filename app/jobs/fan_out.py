@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import ClassVar
 
-from app.jobs.base import DELIVERY, JobDeps, Payload, follower_batches
+from app.jobs.base import DELIVERY, JobDeps, Payload, follower_batches, tweets_of
 from storage.records import TimelineEntry, TimelineKind, TweetRecord
 
 BATCHES_IN_FLIGHT = 4
@@ -25,9 +25,8 @@ class FanOut:
         self._batch = deps.fan_out_batch
 
     async def __call__(self, payloads: Sequence[Payload]) -> None:
-        for payload in payloads:
-            [tweet] = await self._stores.tweets.get_many([int(payload["tweet_id"])])
-            if tweet is not None and not tweet.is_deleted:
+        for tweet in await tweets_of(self._stores, payloads):
+            if not tweet.is_deleted:
                 await self._deliver(tweet)
 
     async def _deliver(self, tweet: TweetRecord) -> None:

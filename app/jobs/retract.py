@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from app.jobs.base import DELIVERY, JobDeps, Payload, follower_batches
+from app.jobs.base import DELIVERY, JobDeps, Payload, follower_batches, tweets_of
 from app.jobs.fan_out import timeline_entry
 from app.live import LiveEvent, LiveEventType
 from storage.records import TimelineKind, TweetRecord
@@ -24,10 +24,8 @@ class Retract:
         self._batch = deps.fan_out_batch
 
     async def __call__(self, payloads: Sequence[Payload]) -> None:
-        for payload in payloads:
-            [tweet] = await self._stores.tweets.get_many([int(payload["tweet_id"])])
-            if tweet is not None:
-                await self._retract(tweet)
+        for tweet in await tweets_of(self._stores, payloads):
+            await self._retract(tweet)
 
     async def _retract(self, tweet: TweetRecord) -> None:
         timelines = self._stores.timelines

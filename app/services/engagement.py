@@ -59,7 +59,21 @@ class UnlikeTweet(_Engagement):
         return tweet
 
 
-class Retweet(_Engagement):
+class _Tweeting(_Engagement):
+    """Engagement that writes or retracts a tweet of its own (a retweet), with its jobs."""
+
+    def __init__(
+        self,
+        stores: Stores,
+        jobs: Jobs,
+        tweet_cache: ReadThrough[TweetRecord],
+        user_cache: ReadThrough[UserRecord],
+    ) -> None:
+        super().__init__(stores, tweet_cache, user_cache)
+        self._jobs = jobs
+
+
+class Retweet(_Tweeting):
     def __init__(
         self,
         stores: Stores,
@@ -68,8 +82,7 @@ class Retweet(_Engagement):
         user_cache: ReadThrough[UserRecord],
         ids: SnowflakeGenerator,
     ) -> None:
-        super().__init__(stores, tweet_cache, user_cache)
-        self._jobs = jobs
+        super().__init__(stores, jobs, tweet_cache, user_cache)
         self._ids = ids
 
     async def __call__(self, viewer_id: int, tweet_id: int) -> TweetRecord:
@@ -94,17 +107,7 @@ class Retweet(_Engagement):
         return tweet
 
 
-class UndoRetweet(_Engagement):
-    def __init__(
-        self,
-        stores: Stores,
-        jobs: Jobs,
-        tweet_cache: ReadThrough[TweetRecord],
-        user_cache: ReadThrough[UserRecord],
-    ) -> None:
-        super().__init__(stores, tweet_cache, user_cache)
-        self._jobs = jobs
-
+class UndoRetweet(_Tweeting):
     async def __call__(self, viewer_id: int, tweet_id: int) -> TweetRecord:
         tweet, _ = await self._visible(viewer_id, tweet_id)
         retweet_id = await self._stores.engagement.undo_retweet(viewer_id, tweet.id)
