@@ -39,7 +39,7 @@ from storage.errors import StorageError, Unavailable
 
 T = TypeVar("T")
 MAX_IN_FLIGHT = 128
-ROWS_PER_BATCH = 40  # small rows (a counter update ~110 bytes): under batch_size_warn_threshold (5 KiB)
+ROWS_PER_BATCH = 40  # a counter update is ~110 bytes: 40 stay under the 5 KiB batch warning
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
 
