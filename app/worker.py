@@ -62,12 +62,10 @@ class Worker:
 
     async def drain(self, progress: Callable[[int], object] | None = None) -> int:
         """Run jobs until no stream has any ready (`chirp worker --once`, seeding, tests);
-        returns how many ran. `progress` hears how many jobs each round took."""
+        returns how many ran. `progress` hears of jobs as they are taken."""
         total = 0
-        while taken := sum(await asyncio.gather(*(c.drain() for c in self.consumers))):
+        while taken := sum(await asyncio.gather(*(c.drain(progress) for c in self.consumers))):
             total += taken
-            if progress is not None:
-                progress(taken)
         return total
 
 
@@ -110,11 +108,13 @@ class StreamConsumer:
         finally:
             await self._settle()
 
-    async def drain(self) -> int:
+    async def drain(self, progress: Callable[[int], object] | None = None) -> int:
         """Take and run everything ready now; returns how many jobs it took."""
         taken = 0
         while batch := await self._take(0.0):
             taken += batch
+            if progress is not None:
+                progress(batch)
         await self._settle()
         return taken
 
