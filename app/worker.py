@@ -9,7 +9,6 @@ is acknowledged on its own once its handler returned.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -185,5 +184,4 @@ class StreamConsumer:
     async def _settle(self) -> None:
         """Let the calls in flight finish (their jobs are acknowledged or given back)."""
         while self._in_flight:
-            with contextlib.suppress(Exception):
-                await asyncio.gather(*self._in_flight, return_exceptions=True)
+            await asyncio.gather(*self._in_flight, return_exceptions=True)

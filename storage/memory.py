@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from storage.records import Backlog, Event, Job
 from storage.registry import Resources
+from storage.streams import JobStreams
 
 if TYPE_CHECKING:
     from storage.ports import Cache, EventBus, JobQueue, JobQueues
@@ -299,17 +300,15 @@ class InProcessJobQueue:
         self._enqueued = asyncio.Event()
 
 
-class InProcessJobQueues:
+class InProcessJobQueues(JobStreams[InProcessJobQueue]):
     """Named in-process streams, each an InProcessJobQueue."""
 
     def __init__(self, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        super().__init__()
         self._max_attempts = max_attempts
-        self._streams: dict[str, InProcessJobQueue] = {}
 
-    def stream(self, name: str) -> InProcessJobQueue:
-        if name not in self._streams:
-            self._streams[name] = InProcessJobQueue(self._max_attempts)
-        return self._streams[name]
+    def _open(self, name: str) -> InProcessJobQueue:
+        return InProcessJobQueue(self._max_attempts)
 
 
 def _query_int(url: str, name: str, default: int) -> int:

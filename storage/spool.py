@@ -15,6 +15,7 @@ from typing import Any
 from storage.errors import Unavailable
 from storage.ports import JobQueue, JobQueues
 from storage.records import Backlog, Job
+from storage.streams import JobStreams
 
 log = logging.getLogger("chirp.spool")
 SPOOL_CONSUMER = "spool-drain"
@@ -75,15 +76,11 @@ class SpoolingJobQueue:
         return Backlog(shared.jobs + spooled.jobs, max(shared.oldest_age_s, spooled.oldest_age_s))
 
 
-class SpoolingJobQueues:
+class SpoolingJobQueues(JobStreams[SpoolingJobQueue]):
     def __init__(self, shared: JobQueues, spool: JobQueues) -> None:
+        super().__init__()
         self._shared = shared
         self._spool = spool
-        self._streams: dict[str, SpoolingJobQueue] = {}
 
-    def stream(self, name: str) -> SpoolingJobQueue:
-        if name not in self._streams:
-            self._streams[name] = SpoolingJobQueue(
-                self._shared.stream(name), self._spool.stream(name)
-            )
-        return self._streams[name]
+    def _open(self, name: str) -> SpoolingJobQueue:
+        return SpoolingJobQueue(self._shared.stream(name), self._spool.stream(name))

@@ -4,6 +4,7 @@ re-runs the idempotent follow-ups, so a request that died half-way is completed.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from app import text
@@ -130,6 +131,6 @@ async def record_authored(stores: Stores, jobs: Jobs, tweet: TweetRecord) -> Non
     await stores.timelines.push(TimelineKind.HOME, [tweet.user_id], entry)
     if tweet.reply_to_tweet_id is not None:
         await stores.timelines.push(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry)
-    await jobs.enqueue(Announce, {"tweet_id": tweet.id})
-    await jobs.enqueue(FanOut, {"tweet_id": tweet.id})
-    await jobs.enqueue(Index, {"tweet_id": tweet.id})
+    payload = {"tweet_id": tweet.id}
+    # Three streams, independent of each other: one round trip's wait, not three.
+    await asyncio.gather(*(jobs.enqueue(kind, payload) for kind in (Announce, FanOut, Index)))

@@ -40,6 +40,7 @@ class RedisEventBus:
         self._listener: asyncio.Task[None] | None = None
         self._local: dict[str, set[BoundedSubscription]] = {}
         self._confirmed: dict[str, asyncio.Event] = {}
+        self._wanted = asyncio.Event()  # set while any channel is subscribed: the listener reads
         self._lock = asyncio.Lock()
 
     async def publish(self, channel: str, data: bytes) -> None:
@@ -81,6 +82,7 @@ class RedisEventBus:
             waits = {
                 channel: self._confirmed.setdefault(channel, asyncio.Event()) for channel in new
             }
+            self._wanted.set()  # before subscribing: the listener reads the confirmations
             try:
                 async with redis_errors("subscribe"):
                     await pubsub.subscribe(*new)
@@ -106,6 +108,8 @@ class RedisEventBus:
                     del self._local[channel]
                     self._confirmed.pop(channel, None)
                     gone.append(channel)
+            if not self._local:
+                self._wanted.clear()
             if gone and self._pubsub is not None:
                 with contextlib.suppress(RedisError, OSError):
                     await self._pubsub.unsubscribe(*gone)
@@ -120,7 +124,8 @@ class RedisEventBus:
         try:
             while True:
                 if not pubsub.subscribed:
-                    await asyncio.sleep(0.01)  # nothing to read until the first subscribe
+                    await self._wanted.wait()  # nothing to read until a channel is wanted
+                    await asyncio.sleep(0)  # let the subscribe command go out first
                     continue
                 message: Any = await pubsub.get_message(timeout=1.0)
                 if message is not None:
@@ -161,6 +166,7 @@ class RedisEventBus:
                     subscription.fail(error)
         self._local.clear()
         self._confirmed.clear()
+        self._wanted.clear()
         if pubsub is not None:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()

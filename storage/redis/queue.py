@@ -21,6 +21,7 @@ from redis.exceptions import ResponseError
 from storage.errors import StorageError
 from storage.records import Backlog, Job
 from storage.redis.client import redis_errors
+from storage.streams import JobStreams
 
 GROUP = "workers"
 RECLAIMER = "reclaimer"
@@ -161,23 +162,19 @@ class RedisJobQueue:
         return Backlog(int(length), max(0.0, seconds + micros / 1e6 - added_ms / 1000))
 
 
-class RedisJobQueues:
+class RedisJobQueues(JobStreams[RedisJobQueue]):
     """Named streams on one Redis server."""
 
     def __init__(
         self, client: Redis, max_attempts: int = DEFAULT_MAX_ATTEMPTS, prefix: str = DEFAULT_PREFIX
     ) -> None:
+        super().__init__()
         self._client = client
         self._max_attempts = max_attempts
         self._prefix = prefix
-        self._streams: dict[str, RedisJobQueue] = {}
 
-    def stream(self, name: str) -> RedisJobQueue:
-        if name not in self._streams:
-            self._streams[name] = RedisJobQueue(
-                self._client, name, self._max_attempts, self._prefix
-            )
-        return self._streams[name]
+    def _open(self, name: str) -> RedisJobQueue:
+        return RedisJobQueue(self._client, name, self._max_attempts, self._prefix)
 
 
 def _text(value: Any) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 from storage.records import Backlog, Job
 from storage.sqlite.database import SqliteDatabase
+from storage.streams import JobStreams
 
 DEFAULT_MAX_ATTEMPTS = 5
 POLL_S = 0.05
@@ -165,15 +166,13 @@ class SqliteJobQueue:
         return Backlog(row["jobs"], max(0.0, (self._clock_ms() - row["oldest"]) / 1000))
 
 
-class SqliteJobQueues:
+class SqliteJobQueues(JobStreams[SqliteJobQueue]):
     """Named streams over the one `jobs` table."""
 
     def __init__(self, db: SqliteDatabase, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        super().__init__()
         self._db = db
         self._max_attempts = max_attempts
-        self._streams: dict[str, SqliteJobQueue] = {}
 
-    def stream(self, name: str) -> SqliteJobQueue:
-        if name not in self._streams:
-            self._streams[name] = SqliteJobQueue(self._db, name, self._max_attempts)
-        return self._streams[name]
+    def _open(self, name: str) -> SqliteJobQueue:
+        return SqliteJobQueue(self._db, name, self._max_attempts)

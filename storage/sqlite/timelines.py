@@ -115,35 +115,20 @@ class SqliteTimelineStore:
 
     async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
         layout = _LAYOUTS[kind]
-        if kind is TimelineKind.HOME and keep > 0:
-            async with self._db.write() as tx:
-                await tx.run(_TRIM_HOME, (owner_id, keep - 1))
-            return
-        # Everything strictly older than the keep-th newest entry goes.
         async with self._db.write() as tx:
             if keep <= 0:
                 await tx.run(f"DELETE FROM {layout.table} WHERE {layout.owner} = ?", (owner_id,))
                 return
-            last_kept = await tx.row(
-                f"SELECT created_at, {layout.tweet} AS tweet_id FROM {layout.table} "
-                f"WHERE {layout.owner} = ? ORDER BY created_at DESC, {layout.tweet} DESC "
-                "LIMIT 1 OFFSET ?",
-                (owner_id, keep - 1),
-            )
-            if last_kept is not None:
-                await tx.run(
-                    f"DELETE FROM {layout.table} "
-                    f"WHERE {layout.owner} = ? AND (created_at, {layout.tweet}) < (?, ?)",
-                    (owner_id, last_kept["created_at"], last_kept["tweet_id"]),
-                )
+            await tx.run(_trim_sql(layout), (owner_id, keep - 1))
 
 
-# Everything strictly older than the keep-th newest entry of one home timeline.
-_TRIM_HOME = (
-    "DELETE FROM user_timeline WHERE user_id = ?1 AND (created_at, tweet_id) < "
-    "(SELECT created_at, tweet_id FROM user_timeline WHERE user_id = ?1 "
-    "ORDER BY created_at DESC, tweet_id DESC LIMIT 1 OFFSET ?2)"
-)
+def _trim_sql(layout: _Layout) -> str:
+    """Everything strictly older than the keep-th newest entry (?2 is keep - 1) of owner ?1."""
+    return (
+        f"DELETE FROM {layout.table} WHERE {layout.owner} = ?1 AND (created_at, {layout.tweet}) < "
+        f"(SELECT created_at, {layout.tweet} FROM {layout.table} WHERE {layout.owner} = ?1 "
+        f"ORDER BY created_at DESC, {layout.tweet} DESC LIMIT 1 OFFSET ?2)"
+    )
 
 
 async def _trim_outgrown(tx: Tx, owner_ids: Sequence[int]) -> None:
@@ -155,5 +140,6 @@ async def _trim_outgrown(tx: Tx, owner_ids: Sequence[int]) -> None:
         )
         if outgrown:
             await tx.run_many(
-                _TRIM_HOME, [(row["user_id"], HOME_TIMELINE_LENGTH - 1) for row in outgrown]
+                _trim_sql(_LAYOUTS[TimelineKind.HOME]),
+                [(row["user_id"], HOME_TIMELINE_LENGTH - 1) for row in outgrown],
             )
