@@ -1,8 +1,13 @@
 """Read-through caching: the in-process L1, then the shared cache (when there is one), then
-the store, writing back what each level missed. Writers evict through `invalidate`."""
+the store, writing back what each level missed. Writers evict through `invalidate`.
+
+Concurrent misses of the same id share one load: when a thousand live subscribers ask for
+the tweet just announced to them, the shared cache and the store are asked once, not a
+thousand times."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -41,24 +46,64 @@ class ReadThrough(Generic[T]):
         self._cache_ttl_s = cache_ttl_s
         # Given when other processes keep L1 copies too (a shared cache): tells them to forget.
         self._announce = announce
+        self._loading: dict[int, asyncio.Future[T | None]] = {}
 
     def key(self, entity_id: int) -> str:
         return f"{self._prefix}:{entity_id}"
 
     async def get_many(self, ids: Sequence[int]) -> list[T | None]:
         found: dict[int, T] = {}
-        missing = []
+        missing: list[int] = []
+        joined: dict[int, asyncio.Future[T | None]] = {}
         for entity_id in dict.fromkeys(ids):
             hit = self._l1.get(self.key(entity_id))
-            if hit is None:
-                missing.append(entity_id)
-            else:
+            if hit is not None:
                 found[entity_id] = hit
-        if missing and self._cache is not None:
-            missing = await self._from_cache(missing, found)
+            elif (loading := self._loading.get(entity_id)) is not None:
+                joined[entity_id] = loading
+            else:
+                missing.append(entity_id)
         if missing:
-            await self._from_store(missing, found)
+            await self._load(missing, found)
+        for entity_id, loading in joined.items():
+            try:
+                value = await asyncio.shield(loading)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not loading.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this caller is cancelled, not the load it joined
+                [value] = await self.get_many([entity_id])
+            if value is not None:
+                found[entity_id] = value
         return [found.get(entity_id) for entity_id in ids]
+
+    async def _load(self, ids: list[int], found: dict[int, T]) -> None:
+        """Loads ids from the shared cache, then the store; other callers that miss the same
+        ids meanwhile wait for this load instead of starting their own."""
+        loop = asyncio.get_running_loop()
+        mine = {entity_id: loop.create_future() for entity_id in ids}
+        self._loading.update(mine)
+        try:
+            missing = ids
+            if self._cache is not None:
+                missing = await self._from_cache(missing, found)
+            if missing:
+                await self._from_store(missing, found)
+        except Exception as error:
+            for future in mine.values():
+                future.set_exception(error)
+                future.exception()  # retrieved: no one may be waiting for it
+            raise
+        except BaseException:  # cancelled: those waiting load for themselves
+            for future in mine.values():
+                future.cancel()
+            raise
+        finally:
+            for entity_id, future in mine.items():
+                if self._loading.get(entity_id) is future:
+                    del self._loading[entity_id]
+                if not future.done():
+                    future.set_result(found.get(entity_id))
 
     async def _from_cache(self, ids: list[int], found: dict[int, T]) -> list[int]:
         assert self._cache is not None
@@ -92,8 +137,9 @@ class ReadThrough(Generic[T]):
 
     async def invalidate(self, ids: Sequence[int]) -> None:
         keys = [self.key(entity_id) for entity_id in ids]
-        for key in keys:
+        for entity_id, key in zip(ids, keys, strict=True):
             self._l1.delete(key)
+            self._loading.pop(entity_id, None)  # a load begun before this write: not joined
         if self._cache is not None:
             try:
                 await self._cache.delete_many(keys)
@@ -110,3 +156,4 @@ class ReadThrough(Generic[T]):
         """Drop L1 copies only (another process already evicted the shared cache)."""
         for entity_id in ids:
             self._l1.delete(self.key(entity_id))
+            self._loading.pop(entity_id, None)

@@ -23,10 +23,25 @@ from storage.records import Job
 log = logging.getLogger("chirp.worker")
 
 RECLAIM_EVERY_S = 15.0
+SPOOL_DRAIN_EVERY_S = 1.0
 RECLAIM_IDLE_S = 60.0
 MAX_BACKOFF_S = 15.0
 DEFAULT_CONCURRENCY = 32
 MAX_RESERVE = 1_000
+
+
+def _unavailable(error: BaseException) -> bool:
+    """A store was unavailable: the error itself, or every error of a task group."""
+    if isinstance(error, BaseExceptionGroup):
+        return all(_unavailable(inner) for inner in error.exceptions)
+    return isinstance(error, Unavailable)
+
+
+def _first_error(error: BaseException) -> BaseException:
+    """The first error inside (nested) task groups: what to name in a log line."""
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 def consumer_name() -> str:
@@ -90,16 +105,19 @@ class StreamConsumer:
 
     async def run(self, stop: asyncio.Event, wait_s: float = 1.0) -> None:
         loop = asyncio.get_running_loop()
-        next_reclaim = loop.time()
+        next_reclaim = next_spool_drain = loop.time()
+        drain_spool = getattr(self._queue, "drain_spool", None)
         try:
             while not stop.is_set():
                 try:
                     if loop.time() >= next_reclaim:
                         await self._queue.reclaim(self._reclaim_idle_s)
                         next_reclaim = loop.time() + min(RECLAIM_EVERY_S, self._reclaim_idle_s / 2)
-                    drain_spool = getattr(self._queue, "drain_spool", None)
-                    if drain_spool is not None:  # jobs spooled while the shared queue was down
+                    if drain_spool is not None and loop.time() >= next_spool_drain:
+                        # Jobs spooled while the shared queue was down: a look each second,
+                        # not each round (a busy stream has many rounds a second).
                         await drain_spool()
+                        next_spool_drain = loop.time() + SPOOL_DRAIN_EVERY_S
                     await self._take(wait_s)
                 except StorageError:
                     log.warning("job queue unavailable; retrying", exc_info=True)
@@ -152,25 +170,35 @@ class StreamConsumer:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r} on this stream")
             await handler([job.payload for job in jobs])
-        except Unavailable:
+        except Exception as error:
+            if not _unavailable(error):
+                await self._failed(jobs, error)
+                return
             # Not the jobs' fault: wait (longer each time), give them back uncounted.
-            log.warning("%d %s job(s): a store is unavailable; retrying later", len(jobs), kind)
+            log.warning(
+                "%d %s job(s): a store is unavailable (%s); retrying later",
+                len(jobs),
+                kind,
+                _first_error(error),
+            )
             await self._pause()
             for job in jobs:
                 await self._queue.release(job)
             return
-        except Exception as error:  # a failing job must not stop the others
-            if len(jobs) > 1:  # find the job that fails: each one alone
-                for job in jobs:
-                    await self._run([job])
-                return
-            log.exception("job %s (%s) failed", jobs[0].id, kind)
-            METRICS.jobs[(kind, "failed")] += 1
-            await self._queue.fail(jobs[0], f"{type(error).__name__}: {error}")
-            return
         self._outages = 0
         METRICS.jobs[(kind, "done")] += len(jobs)
         await self._queue.ack_many(jobs)
+
+    async def _failed(self, jobs: list[Job], error: Exception) -> None:
+        """A failing job must not stop the others: a batch is retried one job at a time."""
+        if len(jobs) > 1:
+            for job in jobs:
+                await self._run([job])
+            return
+        kind = jobs[0].kind
+        log.error("job %s (%s) failed", jobs[0].id, kind, exc_info=error)
+        METRICS.jobs[(kind, "failed")] += 1
+        await self._queue.fail(jobs[0], f"{type(error).__name__}: {error}")
 
     async def _pause(self) -> None:
         """0.5 s, 1 s, 2 s ... capped below the reclaim time, so no one reclaims the jobs;

@@ -3,12 +3,12 @@
 --authors authors (200) each have --followers followers (50), drawn from a pool of
 --follower-pool users (2,000), so every post is --followers timeline inserts. For each rate
 in --rates (posts/s, e.g. 50,100,200) the bench posts open-loop for --duration seconds
-(60), author after author, over HTTP postTweet. For every post one follower, picked at
-random, is sampled: the delivery latency is the time from the post's HTTP response until
-the tweet is in that follower's home timeline in the timeline store itself (Cassandra, or
-SQLite embedded; not the Redis cache), found by a one-row page read positioned just above
-the tweet, repeated for the undelivered samples every --poll-interval seconds (at most
---poll-concurrency reads at once, so polling stays light next to the fan-out).
+(60), author after author, over HTTP postTweet. Up to --observers (20) followers watch:
+every post by an author one of them follows is a sample, and its delivery latency is the
+time from the post's HTTP response until the tweet is in the observer's home timeline in
+the timeline store itself (Cassandra, or SQLite embedded; not the Redis cache). Each
+observer's timeline is read every --poll-interval seconds (0.2), newest first down to its
+oldest undelivered sample, so the bench's own reads stay light next to the fan-out.
 
 After each step the backlog must drain: the sum of `chirp_job_backlog{stream=...}` on the
 server's /metrics must reach 0 within --drain seconds (10) of the last post; a server
@@ -35,18 +35,17 @@ import argparse
 import asyncio
 import contextlib
 import math
-import random
 import time
 from dataclasses import dataclass, field
 
 import httpx2
 import stack
 
-from app.ids import id_timestamp_ms
 from storage.ports import TimelineStore
-from storage.records import TimelineKind, utc_from_ms
+from storage.records import TimelineKind
 
 MAX_IN_FLIGHT = 1_000  # posts awaiting a response; past it the client, not the server, lags
+POLL_PAGE = 100  # timeline entries per poll read
 
 
 @dataclass
@@ -82,29 +81,44 @@ class Step:
 
 
 class Poller:
-    """Reads each undelivered sample's position in its follower's stored home timeline."""
+    """Reads the observers' stored home timelines, newest first, down to their oldest
+    undelivered sample: one page read per observer per --poll-interval, however many posts
+    are in flight, so the measuring stays light next to the fan-out it measures."""
 
     def __init__(self, timelines: TimelineStore, args: argparse.Namespace) -> None:
         self._timelines = timelines
         self._args = args
         self.waiting: list[Sample] = []
 
-    async def _check(self, sample: Sample, semaphore: asyncio.Semaphore) -> None:
-        # Timelines order by (created_at, tweet_id); a page strictly older than the position
-        # just above the tweet starts with the tweet itself once it is there.
-        above = (utc_from_ms(id_timestamp_ms(sample.tweet_id)), sample.tweet_id + 1)
-        async with semaphore:
-            started = time.monotonic()
-            page = await self._timelines.page(TimelineKind.HOME, sample.follower, 1, above)
-            if page and page[0].tweet_id == sample.tweet_id:
-                sample.delivered = (started + time.monotonic()) / 2
+    async def _check(self, follower: int, samples: list[Sample], sem: asyncio.Semaphore) -> None:
+        # Timeline order is (created_at, tweet_id) with created_at taken from the id, so
+        # ids compare as positions do: stop paging below the oldest sample waited for.
+        oldest = min(s.tweet_id for s in samples)
+        wanted = {s.tweet_id: s for s in samples}
+        after = None
+        async with sem:
+            while True:
+                started = time.monotonic()
+                page = await self._timelines.page(TimelineKind.HOME, follower, POLL_PAGE, after)
+                seen = (started + time.monotonic()) / 2
+                for entry in page:
+                    if (sample := wanted.get(entry.tweet_id)) is not None:
+                        sample.delivered = seen
+                if len(page) < POLL_PAGE or page[-1].tweet_id <= oldest:
+                    return
+                after = (page[-1].created_at, page[-1].tweet_id)
 
     async def run(self, stop: asyncio.Event) -> None:
         semaphore = asyncio.Semaphore(self._args.poll_concurrency)
         while not stop.is_set():
-            ready = [s for s in self.waiting if s.tweet_id and math.isnan(s.delivered)]
+            by_follower: dict[int, list[Sample]] = {}
+            for s in self.waiting:
+                if s.tweet_id and math.isnan(s.delivered):
+                    by_follower.setdefault(s.follower, []).append(s)
             started = time.monotonic()
-            await asyncio.gather(*(self._check(s, semaphore) for s in ready))
+            await asyncio.gather(
+                *(self._check(f, samples, semaphore) for f, samples in by_follower.items())
+            )
             self.waiting = [s for s in self.waiting if math.isnan(s.delivered) and not s.failed]
             pause = self._args.poll_interval - (time.monotonic() - started)
             if pause > 0:
@@ -131,14 +145,13 @@ async def _step(
     timelines: TimelineStore,
     rate: float,
     authors: list[int],
-    followers_of: dict[int, list[int]],
+    observer_of: dict[int, int],
     args: argparse.Namespace,
 ) -> Step:
     step = Step(rate)
     poller = Poller(timelines, args)
     stop = asyncio.Event()
     polling = asyncio.create_task(poller.run(stop))
-    rng = random.Random(int(rate))
     tokens = {a: stack_.token(a) for a in authors}
     in_flight: set[asyncio.Task[None]] = set()
     total = int(rate * args.duration)
@@ -154,9 +167,10 @@ async def _step(
                 step.skipped += 1
                 continue
             author = authors[n % len(authors)]
-            sample = Sample(rng.choice(followers_of[author]), time.monotonic())
-            step.samples.append(sample)
-            poller.waiting.append(sample)
+            sample = Sample(observer_of.get(author, 0), time.monotonic())
+            if sample.follower:  # a post whose delivery is watched
+                step.samples.append(sample)
+                poller.waiting.append(sample)
             text = f"ingest {rate:g}/s post {n} by {author} #bench"
             task = asyncio.create_task(_post(http, tokens[author], sample, step, text))
             in_flight.add(task)
@@ -242,14 +256,17 @@ async def _body(stack_: stack.Stack, args: argparse.Namespace) -> None:
         for n, a in enumerate(authors)
     }
     await stack_.follow_all([(f, a) for a, fs in followers_of.items() for f in fs])
+    # Each observer is the first follower of the authors it watches for.
+    observers = set(list(dict.fromkeys(fs[0] for fs in followers_of.values()))[: args.observers])
+    observer_of = {a: fs[0] for a, fs in followers_of.items() if fs[0] in observers}
     quiet = await stack_.create_users(args.baseline_clients, "quiet")
     timelines = await stack_.stored_timelines()
     print(f"  warm-up: {args.warmup:g} s at {rates[0]:g} posts/s", flush=True)
     warm = argparse.Namespace(**{**vars(args), "duration": args.warmup, "settle": args.drain})
-    await _step(stack_, timelines, rates[0], authors, followers_of, warm)
+    await _step(stack_, timelines, rates[0], authors, observer_of, warm)
     steps: list[tuple[Step, bool]] = []
     for rate in rates:
-        step = await _step(stack_, timelines, rate, authors, followers_of, args)
+        step = await _step(stack_, timelines, rate, authors, observer_of, args)
         steps.append((step, _print_step(step, args)))
         if not steps[-1][1] and not args.keep_going:
             print("  (stopping at the first failing rate; --keep-going runs the rest)")
@@ -291,8 +308,11 @@ def main() -> None:
     parser.add_argument(
         "--keep-going", action="store_true", help="run the higher rates after a failing one"
     )
-    parser.add_argument("--poll-interval", type=float, default=0.1)
-    parser.add_argument("--poll-concurrency", type=int, default=32)
+    parser.add_argument(
+        "--observers", type=int, default=20, help="followers whose timelines are read"
+    )
+    parser.add_argument("--poll-interval", type=float, default=0.2)
+    parser.add_argument("--poll-concurrency", type=int, default=8)
     parser.add_argument("--baseline-seconds", type=float, default=5.0)
     parser.add_argument("--baseline-rounds", type=int, default=3)
     parser.add_argument("--baseline-clients", type=int, default=16)

@@ -36,7 +36,6 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -55,6 +54,7 @@ CHIRP = ROOT / ".venv" / "bin" / "chirp"
 POST = "mutation($input: PostTweetInput!) { postTweet(input: $input) { id databaseId } }"
 BENCH_WORKER_ID = 1000  # Snowflake worker id of the bench process (users it creates)
 SETUP_CONCURRENCY = 64
+FOLLOW_CHUNK = 500  # edges per follow_many call
 _BACKLOG = re.compile(r'^chirp_job_backlog\{stream="([^"]*)"\}\s+([0-9.eE+-]+)\s*$', re.M)
 
 
@@ -378,12 +378,13 @@ class Stack:
         assert self.stores is not None
         stores = self.stores
         base = utcnow()
-
-        async def follow(n: int, follower: int, followee: int) -> None:
-            await stores.graph.follow(follower, followee, base + timedelta(milliseconds=n))
-
+        chunks = [
+            edges[start : start + FOLLOW_CHUNK] for start in range(0, len(edges), FOLLOW_CHUNK)
+        ]
         await bounded(
-            (follow(n, a, b) for n, (a, b) in enumerate(edges)), SETUP_CONCURRENCY, "follows"
+            (stores.graph.follow_many(chunk, base) for chunk in chunks),
+            SETUP_CONCURRENCY,
+            "follow chunks",
         )
         followers: dict[int, int] = {}
         following: dict[int, int] = {}

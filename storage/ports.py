@@ -34,6 +34,8 @@ from storage.records import (
 
 # (created_at, tweet_id) of the last entry seen: pages continue strictly after it.
 Position = tuple[datetime, int]
+# Entries to push, each to its owners: (entry, owner ids).
+Deliveries = Sequence[tuple[TimelineEntry, Sequence[int]]]
 
 
 class UserStore(Protocol):
@@ -107,6 +109,10 @@ class TimelineStore(Protocol):
         self, kind: TimelineKind, owner_ids: Sequence[int], entry: TimelineEntry
     ) -> None:
         """Insert the entry into each owner's timeline; inserting it again changes nothing."""
+
+    async def push_many(self, kind: TimelineKind, deliveries: Deliveries) -> None:
+        """push() for each (entry, owner_ids), written together (many tweets' fan-out in a
+        few round trips)."""
 
     async def remove(
         self, kind: TimelineKind, owner_ids: Sequence[int], entries: Sequence[TimelineEntry]

@@ -29,5 +29,4 @@ class Backfill:
         if not following:
             return
         recent = await timelines.page(TimelineKind.AUTHOR, followee_id, BACKFILL_TWEETS)
-        for entry in recent:
-            await timelines.push(TimelineKind.HOME, [follower_id], entry)
+        await timelines.push_many(TimelineKind.HOME, [(entry, [follower_id]) for entry in recent])

@@ -23,6 +23,7 @@ INDEXING = "indexing"  # search; eventually consistent within seconds
 CLEANUP = "cleanup"  # tidying that no reader waits for
 
 Payload = Mapping[str, Any]
+AUTHORS_IN_FLIGHT = 8  # a batched call reads this many authors' followers at once
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ re-runs the idempotent follow-ups, so a request that died half-way is completed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from app import text
 from app.errors import BadInput, Forbidden, NotFoundError
@@ -75,9 +75,12 @@ class PostTweet:
             source=source,
         )
         tweet, created = await self._stores.tweets.create(draft, idempotency_key)
-        if created:
-            await self._count(tweet)
-        await record_authored(self._stores, self._jobs, tweet)
+        # Once the tweet is stored, the rest is independent (and idempotent but the counts,
+        # which only the creating call makes): one round trip's wait, not several.
+        await asyncio.gather(
+            self._count(tweet) if created else _nothing(),
+            record_authored(self._stores, self._jobs, tweet),
+        )
         return tweet
 
     @staticmethod
@@ -118,19 +121,28 @@ class PostTweet:
         return tuple(user.id for user in found if user is not None)
 
     async def _count(self, tweet: TweetRecord) -> None:
-        await self._stores.users.add_to_stats(tweet.user_id, {"tweets_count": 1})
+        counts = [self._stores.users.add_to_stats(tweet.user_id, {"tweets_count": 1})]
         if tweet.reply_to_tweet_id is not None:
-            await self._stores.engagement.add_counts(tweet.reply_to_tweet_id, replies=1)
+            counts.append(self._stores.engagement.add_counts(tweet.reply_to_tweet_id, replies=1))
+        await asyncio.gather(*counts)
+
+
+async def _nothing() -> None:
+    return None
 
 
 async def record_authored(stores: Stores, jobs: Jobs, tweet: TweetRecord) -> None:
-    """The author's side of a new tweet, then its fan-out (all idempotent)."""
+    """The author's side of a new tweet and its jobs, all idempotent and independent of each
+    other, so they go out together: the author's timeline; the author's own home timeline
+    (authors see their tweet at once, before the fan-out reaches their followers); the
+    replied-to tweet's replies; and the three streams' jobs."""
     entry = TimelineEntry(created_at=tweet.created_at, tweet_id=tweet.id, author_id=tweet.user_id)
-    await stores.timelines.push(TimelineKind.AUTHOR, [tweet.user_id], entry)
-    # Authors see their own tweet at once, before the fan-out reaches their followers.
-    await stores.timelines.push(TimelineKind.HOME, [tweet.user_id], entry)
+    writes: list[Awaitable[object]] = [
+        stores.timelines.push(TimelineKind.AUTHOR, [tweet.user_id], entry),
+        stores.timelines.push(TimelineKind.HOME, [tweet.user_id], entry),
+    ]
     if tweet.reply_to_tweet_id is not None:
-        await stores.timelines.push(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry)
+        writes.append(stores.timelines.push(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry))
     payload = {"tweet_id": tweet.id}
-    # Three streams, independent of each other: one round trip's wait, not three.
-    await asyncio.gather(*(jobs.enqueue(kind, payload) for kind in (Announce, FanOut, Index)))
+    writes += [jobs.enqueue(kind, payload) for kind in (Announce, FanOut, Index)]
+    await asyncio.gather(*writes)

@@ -1,19 +1,21 @@
 """CassandraTimelineStore: user_timeline (home), author_timeline and reply_timeline, each a
 partition per owner clustered by (created_at, tweet_id) descending.
 
-A push to many owners goes out as replica-grouped UNLOGGED batches. Home timelines are
-bounded: the same push adds one to each owner's `home_timeline_sizes` counter (batched too),
+A push to many owners (of one entry or of many) goes out as replica-grouped UNLOGGED
+batches. Home timelines are bounded: the same push adds what each owner got to its
+`home_timeline_sizes` counter (one update per owner, batched too),
 reads the counters back in one query per hundred owners, and trims the timelines that hold
 more than HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK back to HOME_TIMELINE_LENGTH.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 from storage.cassandra.session import ONE, QUORUM, CassandraSession, gather, utc
-from storage.ports import Position
+from storage.ports import Deliveries, Position
 from storage.records import (
     HOME_TIMELINE_LENGTH,
     HOME_TIMELINE_SLACK,
@@ -22,7 +24,7 @@ from storage.records import (
 )
 
 SIZES_PER_READ = 100
-_GROW = "UPDATE {ks}.home_timeline_sizes SET pushed = pushed + 1 WHERE user_id = ?"
+_GROW = "UPDATE {ks}.home_timeline_sizes SET pushed = pushed + ? WHERE user_id = ?"
 _SHRINK = "UPDATE {ks}.home_timeline_sizes SET pushed = pushed - ? WHERE user_id = ?"
 _SIZES = "SELECT user_id, pushed FROM {ks}.home_timeline_sizes WHERE user_id IN ?"
 
@@ -41,28 +43,35 @@ class CassandraTimelineStore:
     async def push(
         self, kind: TimelineKind, owner_ids: Sequence[int], entry: TimelineEntry
     ) -> None:
+        await self.push_many(kind, [(entry, owner_ids)])
+
+    async def push_many(self, kind: TimelineKind, deliveries: Deliveries) -> None:
         table, owner, tweet, author = _LAYOUT[kind]
+        pairs = [(o, entry) for entry, owner_ids in deliveries for o in owner_ids]
         if author is None:
             cql = f"INSERT INTO {{ks}}.{table} ({owner}, created_at, {tweet}) VALUES (?, ?, ?)"
-            rows: list[tuple[Any, ...]] = [(o, entry.created_at, entry.tweet_id) for o in owner_ids]
+            rows: list[tuple[Any, ...]] = [(o, e.created_at, e.tweet_id) for o, e in pairs]
         else:
             cql = (
                 f"INSERT INTO {{ks}}.{table} ({owner}, created_at, {tweet}, {author}) "
                 "VALUES (?, ?, ?, ?)"
             )
-            rows = [(o, entry.created_at, entry.tweet_id, entry.author_id) for o in owner_ids]
+            rows = [(o, e.created_at, e.tweet_id, e.author_id) for o, e in pairs]
         # Timeline delivery is eventually consistent: a cheaper level, many partitions at once.
         if kind is not TimelineKind.HOME:
             await self._db.run_many(cql, rows, consistency=ONE)
             return
-        owners = list(dict.fromkeys(owner_ids))
+        # One counter update per owner, however many entries it got.
+        grown = Counter(o for o, _ in pairs)
         await gather(
             [
                 self._db.run_many(cql, rows, consistency=ONE),
-                self._db.run_many(_GROW, [(o,) for o in owners], consistency=ONE, counter=True),
+                self._db.run_many(
+                    _GROW, [(n, o) for o, n in grown.items()], consistency=ONE, counter=True
+                ),
             ]
         )
-        await self._trim_outgrown(owners)
+        await self._trim_outgrown(list(grown))
 
     async def _trim_outgrown(self, owners: list[int]) -> None:
         limit = HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK

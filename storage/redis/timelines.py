@@ -18,7 +18,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from storage.ports import Position, TimelineStore
+from storage.ports import Deliveries, Position, TimelineStore
 from storage.records import (
     HOME_TIMELINE_LENGTH,
     TimelineEntry,
@@ -35,12 +35,18 @@ log = logging.getLogger("chirp.timeline_cache")
 # Add the entry, keep the marker and the newest MAX_ENTRIES, and give a set this created a
 # TTL. A set without the marker is not built yet: a read merges the store into it, so an
 # entry pushed while a rebuild was reading the store is never lost.
+# One call adds an entry to many owners' sets (KEYS): a fan-out costs the client a call per
+# OWNERS_PER_CALL owners, not one per owner. (Many keys in one script: one Redis, not a
+# cluster, whose scripts must keep to one slot.)
 _PUSH = """
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 2))
-if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, ARGV[1], ARGV[2])
+  redis.call('ZREMRANGEBYRANK', key, 0, -(tonumber(ARGV[3]) + 2))
+  if redis.call('TTL', key) < 0 then redis.call('EXPIRE', key, ARGV[4]) end
+end
 return 0
 """
+OWNERS_PER_CALL = 500
 
 
 def _key(owner_id: int) -> str:
@@ -67,22 +73,28 @@ class RedisCachedTimelineStore:
     async def push(
         self, kind: TimelineKind, owner_ids: Sequence[int], entry: TimelineEntry
     ) -> None:
-        await self._store.push(kind, owner_ids, entry)
+        await self.push_many(kind, [(entry, owner_ids)])
+
+    async def push_many(self, kind: TimelineKind, deliveries: Deliveries) -> None:
+        await self._store.push_many(kind, deliveries)
         if kind is not TimelineKind.HOME:
             return
         try:
             async with self._client.pipeline(transaction=False) as pipe:
-                for owner_id in owner_ids:
+                for entry, owner_ids in deliveries:
                     args: list[Any] = [
                         ms_from_utc(entry.created_at),
                         _member(entry),
                         self._max,
                         TTL_S,
                     ]
-                    await self._push_script(keys=[_key(owner_id)], args=args, client=pipe)
+                    keys = [_key(owner_id) for owner_id in dict.fromkeys(owner_ids)]
+                    for start in range(0, len(keys), OWNERS_PER_CALL):
+                        chunk = keys[start : start + OWNERS_PER_CALL]
+                        await self._push_script(keys=chunk, args=args, client=pipe)
                 await pipe.execute()
         except RedisError:
-            await self._forget(owner_ids)
+            await self._forget([owner for _, owner_ids in deliveries for owner in owner_ids])
 
     async def remove(
         self, kind: TimelineKind, owner_ids: Sequence[int], entries: Sequence[TimelineEntry]

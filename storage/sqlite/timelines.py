@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from storage.ports import Position
+from storage.ports import Deliveries, Position
 from storage.records import (
     HOME_TIMELINE_LENGTH,
     HOME_TIMELINE_SLACK,
@@ -52,26 +52,36 @@ class SqliteTimelineStore:
     async def push(
         self, kind: TimelineKind, owner_ids: Sequence[int], entry: TimelineEntry
     ) -> None:
+        await self.push_many(kind, [(entry, owner_ids)])
+
+    async def push_many(self, kind: TimelineKind, deliveries: Deliveries) -> None:
         layout = _LAYOUTS[kind]
-        created = ms_from_utc(entry.created_at)
         if layout.author is None:
             sql = (
                 f"INSERT OR IGNORE INTO {layout.table} "
                 f"({layout.owner}, created_at, {layout.tweet}) VALUES (?, ?, ?)"
             )
-            rows: list[tuple[int, ...]] = [(owner, created, entry.tweet_id) for owner in owner_ids]
+            rows: list[tuple[int, ...]] = [
+                (owner, ms_from_utc(entry.created_at), entry.tweet_id)
+                for entry, owner_ids in deliveries
+                for owner in owner_ids
+            ]
         else:
             sql = (
                 f"INSERT OR IGNORE INTO {layout.table} "
                 f"({layout.owner}, created_at, {layout.tweet}, {layout.author}) VALUES (?, ?, ?, ?)"
             )
-            rows = [(owner, created, entry.tweet_id, entry.author_id) for owner in owner_ids]
+            rows = [
+                (owner, ms_from_utc(entry.created_at), entry.tweet_id, entry.author_id)
+                for entry, owner_ids in deliveries
+                for owner in owner_ids
+            ]
         if not rows:
             return
         async with self._db.write() as tx:
             await tx.run_many(sql, rows)
             if kind is TimelineKind.HOME:
-                await _trim_outgrown(tx, owner_ids)
+                await _trim_outgrown(tx, [row[0] for row in rows])
 
     async def remove(
         self, kind: TimelineKind, owner_ids: Sequence[int], entries: Sequence[TimelineEntry]

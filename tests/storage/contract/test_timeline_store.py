@@ -161,3 +161,42 @@ async def test_a_home_timeline_stays_bounded_under_fan_out(
     stored = await timeline_store.page(TimelineKind.HOME, reader, 10_000)
     assert HOME_TIMELINE_LENGTH <= len(stored) <= HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK
     assert stored == sorted(entries, reverse=True)[: len(stored)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_push_many_delivers_each_entry_to_its_own_owners(
+    timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
+) -> None:
+    """Many tweets' fan-out in one call: each owner gets exactly the entries addressed to it,
+    an owner named twice or pushed twice holds each entry once."""
+    shared, only_first, only_second = new_id(), new_id(), new_id()
+    first, second = _entries(new_id, shared, 2)
+    deliveries = [(first, [shared, only_first, shared]), (second, [shared, only_second])]
+    await timeline_store.push_many(kind, deliveries)
+    await timeline_store.push_many(kind, deliveries)
+    await timeline_store.push_many(kind, [])
+    assert [e.tweet_id for e in await timeline_store.page(kind, shared, 10)] == [
+        second.tweet_id,
+        first.tweet_id,
+    ]
+    assert [e.tweet_id for e in await timeline_store.page(kind, only_first, 10)] == [
+        first.tweet_id
+    ]
+    assert [e.tweet_id for e in await timeline_store.page(kind, only_second, 10)] == [
+        second.tweet_id
+    ]
+
+
+async def test_a_home_timeline_stays_bounded_under_batched_fan_out(
+    timeline_store: TimelineStore, new_id: Callable[[], int]
+) -> None:
+    """Fan-out batches of 150 tweets to one reader: still bounded, still the newest."""
+    reader = new_id()
+    start = utcnow() - timedelta(hours=2)
+    entries = [TimelineEntry(start + timedelta(seconds=i), new_id(), 7) for i in range(2_100)]
+    for at in range(0, len(entries), 150):
+        batch = entries[at : at + 150]
+        await timeline_store.push_many(TimelineKind.HOME, [(e, [reader]) for e in batch])
+    stored = await timeline_store.page(TimelineKind.HOME, reader, 10_000)
+    assert HOME_TIMELINE_LENGTH <= len(stored) <= HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK
+    assert stored == sorted(entries, reverse=True)[: len(stored)]
