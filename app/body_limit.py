@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import error_body
+
 
 class BodyTooLarge(Exception):
     pass
@@ -48,15 +50,6 @@ class BodySizeLimit:
                 await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(
-            {
-                "errors": [
-                    {
-                        "message": f"The request body is over {self._max_bytes} bytes.",
-                        "extensions": {"code": "PAYLOAD_TOO_LARGE"},
-                    }
-                ]
-            },
-            status_code=413,
-        )
+        message = f"The request body is over {self._max_bytes} bytes."
+        response = JSONResponse(error_body(message, "PAYLOAD_TOO_LARGE"), status_code=413)
         await response(scope, receive, send)

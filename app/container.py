@@ -20,6 +20,14 @@ from app.services.follow_user import AnswerFollowRequest, FollowUser, UnfollowUs
 from app.services.media import CreateMediaUpload
 from app.services.post_tweet import PostTweet
 from app.services.search import SearchTweets, Trending
+from app.sessions import (
+    Authenticator,
+    SessionRevocations,
+    SessionState,
+    decode_state,
+    encode_state,
+    state_loader,
+)
 from app.settings import Settings
 from app.tokens import AccessTokens
 from app.worker import Worker
@@ -39,6 +47,7 @@ class Chirp:
     stores: Stores
     ids: SnowflakeGenerator
     access_tokens: AccessTokens
+    authenticator: Authenticator
     tweet_cache: ReadThrough[TweetRecord]
     user_cache: ReadThrough[UserRecord]
     services: Services
@@ -91,17 +100,20 @@ def _services(
     stores: Stores,
     ids: SnowflakeGenerator,
     tokens: AccessTokens,
+    revocations: SessionRevocations,
     tweet_cache: ReadThrough[TweetRecord],
     user_cache: ReadThrough[UserRecord],
     celebrities: Celebrities,
 ) -> Services:
-    sessions = accounts.SessionOpener(stores.sessions, tokens, settings.refresh_token_ttl_s)
+    sessions = accounts.SessionOpener(stores.sessions, tokens, ids, settings.refresh_token_ttl_s)
     jobs = Jobs(stores.queues)
     return Services(
         sign_up=accounts.SignUp(stores.users, ids, sessions),
         log_in=accounts.LogIn(stores.users, sessions),
-        refresh_session=accounts.RefreshSession(stores.users, stores.sessions, sessions),
-        log_out=accounts.LogOut(stores.sessions),
+        refresh_session=accounts.RefreshSession(
+            stores.users, stores.sessions, sessions, revocations
+        ),
+        log_out=accounts.LogOut(stores.sessions, revocations),
         update_profile=accounts.UpdateProfile(stores.users, user_cache),
         update_settings=accounts.UpdateSettings(stores.users, user_cache),
         post_tweet=PostTweet(stores, jobs, ids, tweet_cache, user_cache),
@@ -148,9 +160,22 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         cache_ttl_s=USER_CACHE_TTL_S,
         announce=announce,
     )
+    session_states: ReadThrough[SessionState] = ReadThrough(
+        prefix="session",
+        fetch_many=state_loader(stores.sessions),
+        encode=encode_state,
+        decode=decode_state,
+        l1=TTLCache(max_entries=L1_ENTRIES),
+        l1_ttl_s=L1_TTL_S,
+        cache=stores.cache,
+        cache_ttl_s=settings.access_token_ttl_s,
+        announce=announce,
+    )
+    revocations = SessionRevocations(stores.sessions, session_states, settings.refresh_token_ttl_s)
     if invalidation is not None:
         invalidation.register("tweet", tweet_cache)
         invalidation.register("user", user_cache)
+        invalidation.register("session", session_states)
     celebrities = Celebrities(stores.users, settings.celebrity_followers)
     deps = JobDeps(stores, celebrities, LiveEvents(stores.events), settings.fan_out_batch)
     return Chirp(
@@ -158,9 +183,12 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         stores=stores,
         ids=ids,
         access_tokens=tokens,
+        authenticator=Authenticator(tokens, revocations, user_cache),
         tweet_cache=tweet_cache,
         user_cache=user_cache,
-        services=_services(settings, stores, ids, tokens, tweet_cache, user_cache, celebrities),
+        services=_services(
+            settings, stores, ids, tokens, revocations, tweet_cache, user_cache, celebrities
+        ),
         handlers=build_handlers(deps),
         invalidation=invalidation,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from app import throttle
 from app.container import Chirp
 from app.errors import Unauthenticated
 from loaders import Loaders
@@ -28,6 +29,11 @@ class Context:
     def reset_loaders(self) -> None:
         """Forget this context's loaders (a subscription reads each event afresh)."""
         self.__dict__.pop("loaders", None)
+
+    async def throttle(self, bucket: str, limit: int, window_s: int, what: str) -> None:
+        """One use of `bucket` by this request's client address (see app/throttle.py)."""
+        address = throttle.client_address(self.request)
+        await throttle.spend(self.chirp.stores.cache, bucket, address, limit, window_s, what)
 
     def require_viewer(self) -> int:
         if self.viewer_id is None:

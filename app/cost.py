@@ -1,5 +1,11 @@
 """Query cost in the spirit of GitHub's: every field resolved counts once per parent, and a
-connection multiplies what it selects by the page size it asks for (`first`, else 20)."""
+list field multiplies what it selects by the size it asks for (`first` of a connection,
+`limit` of trending).
+
+A size is read as execution will read it: from the literal, else from the variable's value
+if it was sent, else from the variable's declared default, else from the argument's own
+default. A value that GraphQL's Int refuses fails the operation before anything runs, so it
+costs the argument's default."""
 
 from __future__ import annotations
 
@@ -11,26 +17,34 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInt,
     InlineFragmentNode,
-    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    value_from_ast_untyped,
 )
 
-CONNECTION_FIELDS = frozenset(
-    {
-        "homeTimeline",
-        "tweets",
-        "likes",
-        "followers",
-        "following",
-        "replies",
-        "search",
-        "followRequests",
-    }
-)
 DEFAULT_PAGE = 20
+# field -> (its size argument, that argument's default); tests/app/test_input_rules.py checks
+# this against the schema, so a new list field cannot be left out.
+LIST_SIZES: Mapping[str, tuple[str, int]] = {
+    **{
+        field: ("first", DEFAULT_PAGE)
+        for field in (
+            "homeTimeline",
+            "tweets",
+            "likes",
+            "followers",
+            "following",
+            "replies",
+            "search",
+            "followRequests",
+        )
+    },
+    "trending": ("limit", 10),
+}
 
 
 def operation_cost(
@@ -47,14 +61,28 @@ def operation_cost(
     ]
     if not chosen:
         return 0
-    return _cost(chosen[0].selection_set, 1, fragments, variables or {}, frozenset())
+    values = _variable_values(chosen[0], variables or {})
+    return _cost(chosen[0].selection_set, 1, fragments, values, frozenset())
+
+
+def _variable_values(operation: OperationDefinitionNode, sent: Mapping[str, Any]) -> dict[str, Any]:
+    """Each variable as execution sees it: the value sent, else the declared default. A
+    variable with neither is left out, and the argument's default applies."""
+    values: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name in sent:
+            values[name] = sent[name]
+        elif definition.default_value is not None:
+            values[name] = value_from_ast_untyped(definition.default_value)
+    return values
 
 
 def _cost(
     selections: SelectionSetNode,
     multiplier: int,
     fragments: Mapping[str, FragmentDefinitionNode],
-    variables: Mapping[str, Any],
+    variables: dict[str, Any],
     visiting: frozenset[str],
 ) -> int:
     total = 0
@@ -62,7 +90,7 @@ def _cost(
         if isinstance(node, FieldNode):
             total += multiplier
             if node.selection_set is not None:
-                inner = multiplier * _page_size(node, variables)
+                inner = multiplier * _list_size(node, variables)
                 total += _cost(node.selection_set, inner, fragments, variables, visiting)
         elif isinstance(node, InlineFragmentNode):
             total += _cost(node.selection_set, multiplier, fragments, variables, visiting)
@@ -76,16 +104,20 @@ def _cost(
     return total
 
 
-def _page_size(field: FieldNode, variables: Mapping[str, Any]) -> int:
-    if field.name.value not in CONNECTION_FIELDS:
+def _list_size(field: FieldNode, variables: dict[str, Any]) -> int:
+    size = LIST_SIZES.get(field.name.value)
+    if size is None:
         return 1
+    name, default = size
     for argument in field.arguments or ():
-        if argument.name.value != "first":
+        if argument.name.value != name:
             continue
-        value = argument.value
-        if isinstance(value, IntValueNode):
-            return max(1, int(value.value))
-        if isinstance(value, VariableNode):
-            raw = variables.get(value.name.value)
-            return max(1, int(raw)) if isinstance(raw, int) else DEFAULT_PAGE
-    return DEFAULT_PAGE
+        if isinstance(argument.value, VariableNode) and argument.value.name.value not in variables:
+            return default
+        # Resolves variables anywhere inside the value, as lists and input objects hold them.
+        value = value_from_ast_untyped(argument.value, variables)
+        try:
+            return max(1, GraphQLInt.parse_value(value))
+        except (GraphQLError, TypeError, ValueError):
+            return default
+    return default

@@ -6,6 +6,7 @@ import base64
 import binascii
 
 from app.errors import BadInput
+from app.ids import parse_id
 from storage.ports import Position
 from storage.records import ms_from_utc, utc_from_ms
 
@@ -14,15 +15,21 @@ def _encode(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
+def _invalid() -> BadInput:
+    return BadInput("The cursor is not valid for this connection.", argument="after")
+
+
 def _decode(cursor: str, kind: str) -> list[int]:
+    """The cursor's numbers: ids, and milliseconds, which follow the same rule."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, *numbers = raw.split(":")
-        if prefix != kind or not numbers:
-            raise ValueError(raw)
-        return [int(number) for number in numbers]
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadInput("The cursor is not valid for this connection.", argument="after") from None
+        raise _invalid() from None
+    prefix, *parts = raw.split(":")
+    numbers = [number for part in parts if (number := parse_id(part)) is not None]
+    if prefix != kind or not numbers or len(numbers) != len(parts):
+        raise _invalid()
+    return numbers
 
 
 def position_cursor(position: Position) -> str:
@@ -35,8 +42,11 @@ def decode_position(cursor: str | None) -> Position | None:
         return None
     numbers = _decode(cursor, "t")
     if len(numbers) != 2:
-        raise BadInput("The cursor is not valid for this connection.", argument="after")
-    return (utc_from_ms(numbers[0]), numbers[1])
+        raise _invalid()
+    try:
+        return (utc_from_ms(numbers[0]), numbers[1])
+    except (ValueError, OverflowError, OSError):  # past what a datetime holds
+        raise _invalid() from None
 
 
 def id_cursor(entity_id: int) -> str:
@@ -48,5 +58,5 @@ def decode_id_cursor(cursor: str | None) -> int | None:
         return None
     numbers = _decode(cursor, "i")
     if len(numbers) != 1:
-        raise BadInput("The cursor is not valid for this connection.", argument="after")
+        raise _invalid()
     return numbers[0]

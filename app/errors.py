@@ -35,3 +35,8 @@ class RateLimited(UserError):
 
 class ServiceUnavailable(UserError):
     code = "UNAVAILABLE"
+
+
+def error_body(message: str, code: str) -> dict[str, Any]:
+    """A GraphQL-shaped answer to a request refused before any operation ran (HTTP 4xx)."""
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -14,8 +15,9 @@ from strawberry.extensions import (
     ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
-    ValidationCache,
 )
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType
 
 from app.cost import operation_cost
@@ -29,6 +31,38 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 VALIDATION = "GRAPHQL_VALIDATION_FAILED"
 PARSE = "GRAPHQL_PARSE_FAILED"
 UNAVAILABLE = "UNAVAILABLE"
+
+
+Rules = tuple[type[ASTValidationRule], ...]
+Validate = Callable[[GraphQLSchema, DocumentNode, Rules], list[GraphQLError]]
+
+
+def cached_validation(suggest: bool, maxsize: int = 1024) -> Validate:
+    """graphql-core's validation with strawberry's own rules added (as strawberry's
+    ValidationCache runs it), each document once per rule set; `suggest=False` drops
+    "Did you mean ...?" from every message (arguments, input fields, types, enum values)."""
+
+    @functools.lru_cache(maxsize=maxsize)
+    def validate_document(
+        schema: GraphQLSchema, document: DocumentNode, rules: Rules
+    ) -> list[GraphQLError]:
+        rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+        return validate(schema, document, rules, hide_suggestions=not suggest)
+
+    return validate_document
+
+
+class CachedValidation(SchemaExtension):
+    def __init__(self, validate_document: Validate) -> None:
+        self._validate = validate_document
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        assert context.graphql_document is not None
+        context.pre_execution_errors = self._validate(
+            context.schema._schema, context.graphql_document, context.validation_rules
+        )
+        yield
 
 
 class StoreCallCounter(SchemaExtension):
@@ -116,13 +150,14 @@ def schema_extensions(settings: Settings) -> list[Any]:
     # Factories, so each operation gets fresh extension state. The validation limiters are
     # stateless and shared on purpose: they add validation rules, and the validation cache
     # only hits while those rules are the same objects from one request to the next.
-    # The parser and validation caches live at module level inside strawberry.
+    # The parser cache lives at module level inside strawberry; the validation cache here.
     depth = QueryDepthLimiter(max_depth=limits.max_depth)
     aliases = MaxAliasesLimiter(max_alias_count=limits.max_aliases)
     tokens = MaxTokensLimiter(max_token_count=limits.max_tokens)
+    validate_document = cached_validation(suggest=not settings.production)
     extensions: list[Any] = [
         lambda: ParserCache(maxsize=1024),
-        lambda: ValidationCache(maxsize=1024),
+        lambda: CachedValidation(validate_document),
         lambda: depth,
         lambda: aliases,
         lambda: tokens,

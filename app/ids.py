@@ -7,6 +7,7 @@ then the next millisecond) instead of going backwards or failing.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ SEQUENCE_BITS = 12
 MAX_WORKER_ID = (1 << WORKER_BITS) - 1
 MAX_SEQUENCE = (1 << SEQUENCE_BITS) - 1
 TIMESTAMP_SHIFT = WORKER_BITS + SEQUENCE_BITS
+MAX_ID = (1 << 63) - 1  # every store keeps ids in a signed 64-bit column
+_ID_DIGITS = re.compile(r"[0-9]{1,19}")  # ASCII only: str.isdigit() also accepts "²"
 
 
 class SnowflakeGenerator:
@@ -51,3 +54,12 @@ class SnowflakeGenerator:
 def id_timestamp_ms(snowflake: int) -> int:
     """Unix milliseconds at which a Snowflake id was issued."""
     return (snowflake >> TIMESTAMP_SHIFT) + CHIRP_EPOCH_MS
+
+
+def parse_id(text: object) -> int | None:
+    """The id `text` spells, or None: ASCII digits only, within 1..MAX_ID. The one rule for
+    every id that comes from outside (bare, inside a global id, a cursor or a token)."""
+    if not isinstance(text, str) or _ID_DIGITS.fullmatch(text) is None:
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,7 +26,7 @@ from schema.schema import build_schema
 from storage.errors import StorageError
 from storage.instrumented import counting
 from storage.records import Backlog
-from storage.registry import Stores, check_url, open_stores, port_urls
+from storage.registry import Stores, check_url, open_stores, port_urls, scheme_of
 
 log = logging.getLogger("chirp")
 
@@ -59,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = _LazyGraphQL(settings)
     routes: list[BaseRoute] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/graphql", graphql),  # any method: strawberry answers 405 in JSON
         WebSocketRoute("/graphql", graphql),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
@@ -101,27 +103,80 @@ async def healthz(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus text, behind `Authorization: Bearer $CHIRP_METRICS_TOKEN` when that is set;
+    in production without a token it is not served at all (404), so it is never public."""
+    settings = request.app.state.chirp.settings
+    if settings.metrics_token:
+        if not _bearer_matches(request, settings.metrics_token):
+            return PlainTextResponse(
+                "Send the metrics token as `Authorization: Bearer <token>`.",
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    elif settings.production:
+        return PlainTextResponse("Not Found", status_code=404)
     backlogs = await _backlogs(request.app.state.stores)
     return PlainTextResponse(METRICS.render(backlogs), media_type="text/plain; version=0.0.4")
 
 
+def _bearer_matches(request: Request, token: str) -> bool:
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    # Bytes: compare_digest refuses non-ASCII text, and a header may carry any byte.
+    return scheme.lower() == "bearer" and hmac.compare_digest(sent.strip().encode(), token.encode())
+
+
+PING_TIMEOUT_S = 2.0
+ENGINE_NAMES = {"postgresql": "postgresql", "cassandra": "cassandra", "sqlite": "sqlite",
+                "http": "elasticsearch", "https": "elasticsearch"}  # fmt: skip
+
+
 async def readyz(request: Request) -> Response:
-    """Ready when the stores answer; 503 naming the job streams whose oldest job has waited
-    longer than CHIRP_READY_MAX_LAG_S (the workers are not keeping up)."""
+    """Ready when every engine the stores need answers (each shard, each node; checked at
+    once, each within PING_TIMEOUT_S); 503 naming the engines that do not, or the job
+    streams whose oldest job has waited longer than CHIRP_READY_MAX_LAG_S (the workers are
+    not keeping up)."""
     stores = request.app.state.stores
-    try:
-        await asyncio.wait_for(stores.users.get_many([0]), timeout=2)
-        await asyncio.wait_for(stores.tweets.get_many([0]), timeout=2)
-    except (StorageError, TimeoutError) as error:
-        return JSONResponse({"ready": False, "error": type(error).__name__}, status_code=503)
+    urls = port_urls(request.app.state.chirp.settings)
+    ports = {"users": stores.users, "tweets": stores.tweets, "search": stores.search}
+    answers = await asyncio.gather(
+        *(_ping(store) for store in ports.values()), return_exceptions=False
+    )
+    engines = {
+        port: {
+            "engine": _engine(urls[port]),
+            "ok": error is None,
+            **({"error": error} if error else {}),
+        }
+        for port, error in zip(ports, answers, strict=True)
+    }
+    failed = [port for port, error in zip(ports, answers, strict=True) if error]
+    unavailable = sorted({_engine(urls[port]) for port in failed})
+    if unavailable:
+        body = {"ready": False, "error": "engines unavailable", "unavailable": unavailable}
+        return JSONResponse({**body, "engines": engines}, status_code=503)
     backlogs = await _backlogs(stores)
     limit = request.app.state.chirp.settings.ready_max_lag_s
     lagging = sorted(s for s, b in backlogs.items() if b is not None and b.oldest_age_s > limit)
     lag = {s: None if b is None else round(b.oldest_age_s, 3) for s, b in backlogs.items()}
     if lagging:
         body = {"ready": False, "error": "job streams lagging", "lagging": lagging, "lag": lag}
-        return JSONResponse(body, status_code=503)
-    return JSONResponse({"ready": True, "lag": lag})
+        return JSONResponse({**body, "engines": engines}, status_code=503)
+    return JSONResponse({"ready": True, "lag": lag, "engines": engines})
+
+
+async def _ping(store: Any) -> str | None:
+    """None when the store answered, else what went wrong (for an operator to read)."""
+    try:
+        await asyncio.wait_for(store.ping(), timeout=PING_TIMEOUT_S)
+    except TimeoutError:
+        return f"no answer within {PING_TIMEOUT_S:g} s"
+    except StorageError as error:
+        return f"{type(error).__name__}: {str(error)[:200]}"
+    return None
+
+
+def _engine(url: str) -> str:
+    return ENGINE_NAMES.get(scheme_of(url), scheme_of(url))
 
 
 async def _backlogs(stores: Stores) -> dict[str, Backlog | None]:

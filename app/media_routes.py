@@ -47,7 +47,7 @@ def _key(request: Request) -> str:
 
 def _int_param(request: Request, name: str) -> int:
     raw = request.query_params.get(name)
-    if raw is None or not raw.isdigit():
+    if raw is None or not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True
         raise MediaError(403, f"missing or malformed {name}")
     return int(raw)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.errors import BadInput
+from app.text import checked
 from storage.records import SearchQuery, TweetRecord
 from storage.search_text import words
 
@@ -32,6 +33,7 @@ class ParsedSearch:
 def parse_search(text: str) -> ParsedSearch:
     if len(text) > MAX_QUERY_LENGTH:
         raise BadInput(f"A search is at most {MAX_QUERY_LENGTH} characters.", argument="query")
+    checked(text, "query", multiline=True, kind="argument")  # a pasted tab or newline is a space
     parsed = ParsedSearch()
     for phrase, token in _TOKEN.findall(text):
         if phrase:

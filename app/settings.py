@@ -35,6 +35,12 @@ class Limits:
     max_body_bytes: int = 256 * 1024
     max_subscriptions_per_connection: int = 5
     mutations_per_minute: int = 120
+    # Paths anyone can call: per client address a minute, and password attempts per account.
+    sign_ups_per_minute: int = 10
+    log_ins_per_minute: int = 30
+    refreshes_per_minute: int = 60
+    log_ins_per_account: int = 10  # in LOG_IN_ACCOUNT_WINDOW_S
+    anonymous_searches_per_minute: int = 60
 
 
 @dataclass(frozen=True)
@@ -55,11 +61,12 @@ class Settings:
     ready_max_lag_s: float = 30.0
     pg_pool_min: int = 1
     pg_pool_max: int = 10
-    reclaim_idle_s: int = 60
+    reclaim_idle_s: int = 4
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 30 * 24 * 3600
     run_workers: bool = True
     public_base_url: str = "http://127.0.0.1:8000"
+    metrics_token: str = ""  # empty: /metrics is open, except in production (404)
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -82,6 +89,11 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         max_body_bytes=_int(env, "CHIRP_MAX_BODY_BYTES", 256 * 1024),
         max_subscriptions_per_connection=_int(env, "CHIRP_MAX_SUBSCRIPTIONS", 5),
         mutations_per_minute=_int(env, "CHIRP_MUTATIONS_PER_MINUTE", 120),
+        sign_ups_per_minute=_int(env, "CHIRP_SIGN_UPS_PER_MINUTE", 10),
+        log_ins_per_minute=_int(env, "CHIRP_LOG_INS_PER_MINUTE", 30),
+        refreshes_per_minute=_int(env, "CHIRP_REFRESHES_PER_MINUTE", 60),
+        log_ins_per_account=_int(env, "CHIRP_LOG_INS_PER_ACCOUNT", 10),
+        anonymous_searches_per_minute=_int(env, "CHIRP_ANONYMOUS_SEARCHES_PER_MINUTE", 60),
     )
     settings = Settings(
         users_url=env.get("CHIRP_USERS_URL") or DEFAULT_DB,
@@ -100,10 +112,11 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         ready_max_lag_s=max(1, _int(env, "CHIRP_READY_MAX_LAG_S", 30)),
         pg_pool_min=max(0, _int(env, "CHIRP_PG_POOL_MIN", 1)),
         pg_pool_max=max(1, _int(env, "CHIRP_PG_POOL_MAX", 10)),
-        reclaim_idle_s=max(1, _int(env, "CHIRP_RECLAIM_IDLE_S", 60)),
+        reclaim_idle_s=max(1, _int(env, "CHIRP_RECLAIM_IDLE_S", 4)),
         access_token_ttl_s=_int(env, "CHIRP_ACCESS_TOKEN_TTL", 15 * 60),
         run_workers=env.get("CHIRP_RUN_WORKERS", "1") not in ("0", "false", "no"),
         public_base_url=env.get("CHIRP_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+        metrics_token=env.get("CHIRP_METRICS_TOKEN", ""),
         limits=limits,
     )
     if not 0 <= settings.worker_id <= 1023:

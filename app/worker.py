@@ -9,10 +9,11 @@ is acknowledged on its own once its handler returned.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
 from app.jobs.base import JobHandler
 from app.metrics import METRICS
@@ -22,9 +23,12 @@ from storage.records import Job
 
 log = logging.getLogger("chirp.worker")
 
-RECLAIM_EVERY_S = 15.0
+RECLAIM_EVERY_S = 1.0
 SPOOL_DRAIN_EVERY_S = 1.0
-RECLAIM_IDLE_S = 60.0
+# A worker renews the reservation of every job it runs this often (per idle time), so a
+# dead worker's jobs go back after RECLAIM_IDLE_S and a live one's never do.
+RECLAIM_IDLE_S = 4.0
+RENEWALS_PER_IDLE = 4
 MAX_BACKOFF_S = 15.0
 DEFAULT_CONCURRENCY = 32
 MAX_RESERVE = 1_000
@@ -100,10 +104,15 @@ class StreamConsumer:
         self._max_batch = max((h.max_batch for h in handlers.values()), default=1)
         self._reclaim_idle_s = reclaim_idle_s
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._running: dict[str, Job] = {}  # reserved and not yet given back: renewed
         self._outages = 0
         self._paused_until = 0.0
 
     async def run(self, stop: asyncio.Event, wait_s: float = 1.0) -> None:
+        async with self._renewing():
+            await self._consume(stop, wait_s)
+
+    async def _consume(self, stop: asyncio.Event, wait_s: float) -> None:
         loop = asyncio.get_running_loop()
         next_reclaim = next_spool_drain = loop.time()
         drain_spool = getattr(self._queue, "drain_spool", None)
@@ -112,7 +121,7 @@ class StreamConsumer:
                 try:
                     if loop.time() >= next_reclaim:
                         await self._queue.reclaim(self._reclaim_idle_s)
-                        next_reclaim = loop.time() + min(RECLAIM_EVERY_S, self._reclaim_idle_s / 2)
+                        next_reclaim = loop.time() + min(RECLAIM_EVERY_S, self._reclaim_idle_s / 4)
                     if drain_spool is not None and loop.time() >= next_spool_drain:
                         # Jobs spooled while the shared queue was down: a look each second,
                         # not each round (a busy stream has many rounds a second).
@@ -128,12 +137,36 @@ class StreamConsumer:
     async def drain(self, progress: Callable[[int], object] | None = None) -> int:
         """Take and run everything ready now; returns how many jobs it took."""
         taken = 0
-        while batch := await self._take(0.0):
-            taken += batch
-            if progress is not None:
-                progress(batch)
-        await self._settle()
+        async with self._renewing():
+            while batch := await self._take(0.0):
+                taken += batch
+                if progress is not None:
+                    progress(batch)
+            await self._settle()
         return taken
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self) -> AsyncIterator[None]:
+        """While consuming: renew the reservation of every job this consumer holds, so no
+        other worker reclaims a live worker's jobs, however long they run."""
+        renewer = asyncio.create_task(self._renew_forever())
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew_forever(self) -> None:
+        every = self._reclaim_idle_s / RENEWALS_PER_IDLE
+        while True:
+            await asyncio.sleep(every)
+            if not self._running:
+                continue
+            try:
+                await self._queue.renew(self._name, list(self._running.values()))
+            except StorageError:
+                log.warning("could not renew %d job reservation(s)", len(self._running))
 
     async def _take(self, wait_s: float) -> int:
         """Wait for a free slot, reserve what the free slots can run, start it."""
@@ -164,6 +197,15 @@ class StreamConsumer:
         return chunks
 
     async def _run(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            self._running[job.id] = job
+        try:
+            await self._run_held(jobs)
+        finally:
+            for job in jobs:
+                self._running.pop(job.id, None)
+
+    async def _run_held(self, jobs: list[Job]) -> None:
         kind = jobs[0].kind
         handler = self._handlers.get(kind)
         try:
@@ -201,10 +243,10 @@ class StreamConsumer:
         await self._queue.fail(jobs[0], f"{type(error).__name__}: {error}")
 
     async def _pause(self) -> None:
-        """0.5 s, 1 s, 2 s ... capped below the reclaim time, so no one reclaims the jobs;
-        the stream takes no new jobs meanwhile."""
+        """0.5 s, 1 s, 2 s ... up to MAX_BACKOFF_S, the jobs still held (and renewed, so no
+        one reclaims them); the stream takes no new jobs meanwhile."""
         self._outages += 1
-        delay = float(min(0.5 * 2 ** (self._outages - 1), MAX_BACKOFF_S, self._reclaim_idle_s / 3))
+        delay = float(min(0.5 * 2 ** (self._outages - 1), MAX_BACKOFF_S))
         loop = asyncio.get_running_loop()
         self._paused_until = max(self._paused_until, loop.time() + delay)
         await asyncio.sleep(delay)

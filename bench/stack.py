@@ -142,6 +142,7 @@ class Stack:
             CHIRP_DATA_DIR=str(self.data_dir),
             CHIRP_SECRET_KEY=self.secret,
             CHIRP_ENV="production",  # no per-operation store-call accounting in the figures
+            CHIRP_METRICS_TOKEN=self.secret,  # production serves /metrics only with a token
             CHIRP_MUTATIONS_PER_MINUTE="100000000",
             CHIRP_ACCESS_TOKEN_TTL=str(24 * 3600),
             CHIRP_RUN_WORKERS="0" if self.args.workers > 0 else "1",
@@ -406,7 +407,8 @@ class Stack:
         return await open_port("timelines", self.settings.tweets_url, self.stores.resources)  # type: ignore[no-any-return]
 
     def token(self, user_id: int) -> str:
-        return self.tokens.issue(user_id)
+        """A token of a session of its own, never revoked (the seeded users never logged in)."""
+        return self.tokens.issue(user_id, self.ids.next_id())
 
     # ------------------------------------------------------------------ HTTP
     def http(self, connections: int = 64) -> httpx2.AsyncClient:
@@ -415,7 +417,7 @@ class Stack:
 
     async def backlog(self, http: httpx2.AsyncClient) -> float | None:
         """Sum of `chirp_job_backlog{stream=...}` on the server's /metrics; None if absent."""
-        response = await http.get("/metrics")
+        response = await http.get("/metrics", headers={"Authorization": f"Bearer {self.secret}"})
         found = _BACKLOG.findall(response.text)
         return sum(float(value) for _, value in found) if found else None
 

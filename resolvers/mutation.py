@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 
+from app import throttle
 from app.context import Context
 from schema.account import AuthPayload, Settings
 from schema.follow import FollowPayload, FollowStatus
@@ -49,6 +50,8 @@ def _optional_id(value: strawberry.ID | None, type_name: str, argument: str) -> 
 class Mutation:
     @strawberry.mutation
     async def sign_up(self, info: Info, input: SignUpInput) -> AuthPayload:
+        limits = info.context.chirp.settings.limits
+        await info.context.throttle("sign_up", limits.sign_ups_per_minute, 60, "sign-ups")
         session = await info.context.chirp.services.sign_up(
             input.username, input.email, input.password, input.display_name
         )
@@ -56,10 +59,23 @@ class Mutation:
 
     @strawberry.mutation(description="Log in with a username or an email.")
     async def log_in(self, info: Info, login: str, password: str) -> AuthPayload:
-        return _auth(await info.context.chirp.services.log_in(login, password))
+        context = info.context
+        limits = context.chirp.settings.limits
+        await context.throttle("log_in", limits.log_ins_per_minute, 60, "log-in attempts")
+        await throttle.spend(
+            context.chirp.stores.cache,
+            "log_in_account",
+            throttle.account_key(login),
+            limits.log_ins_per_account,
+            throttle.LOG_IN_ACCOUNT_WINDOW_S,
+            "log-in attempts for this account",
+        )
+        return _auth(await context.chirp.services.log_in(login, password))
 
     @strawberry.mutation(description="Trade a refresh token (once) for a new pair of tokens.")
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        limits = info.context.chirp.settings.limits
+        await info.context.throttle("refresh", limits.refreshes_per_minute, 60, "token refreshes")
         return _auth(await info.context.chirp.services.refresh_session(refresh_token))
 
     @strawberry.mutation(description="End the session of this refresh token.")

@@ -100,6 +100,9 @@ class Query:
     async def search(
         self, info: Info, query: str, first: int = DEFAULT_PAGE, after: str | None = None
     ) -> Timeline:
+        if info.context.viewer_id is None:
+            limit = info.context.chirp.settings.limits.anonymous_searches_per_minute
+            await info.context.throttle("anonymous_search", limit, 60, "searches; log in for more")
         parsed = parse_search(query)
         size, position = page_size(first), decode_position(after)
         service = info.context.chirp.services.search_tweets

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.extensions import is_unexpected, label_request_errors, mask_in_place, schema_extensions
+from app.request_errors import (
+    NamedOperationContext,
+    QuietRequestExecutor,
+    RequestExecutor,
+    without_subscriptions,
+)
 from app.settings import Settings
 from resolvers.mutation import Mutation
 from resolvers.query import Query
@@ -27,6 +37,51 @@ class ChirpSchema(strawberry.Schema):
         for error in unexpected:
             mask_in_place(error)
 
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        # Only the HTTP view calls this; subscriptions go through `stream` (the websocket).
+        if allowed_operation_types is None:
+            allowed_operation_types = DEFAULT_ALLOWED_OPERATION_TYPES
+        allowed = without_subscriptions(allowed_operation_types)
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed,
+            operation_extensions,
+        )
+
+    def _create_execution_context(
+        self,
+        query: str | None,
+        allowed_operation_types: Iterable[OperationType],
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionContext:
+        return NamedOperationContext(
+            query=query,
+            schema=self,
+            allowed_operations=allowed_operation_types,
+            context=context_value,
+            root_value=root_value,
+            variables=variable_values,
+            provided_operation_name=operation_name,
+            operation_extensions=operation_extensions,
+        )
+
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     return ChirpSchema(
@@ -35,6 +90,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[User, Tweet],
         extensions=schema_extensions(settings),
+        execution_context_class=QuietRequestExecutor if settings.production else RequestExecutor,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
     )
 

@@ -121,6 +121,10 @@ class ElasticsearchSearchIndex:
                 # A tweet that was never indexed is fine to remove.
                 await async_bulk(self._client, actions, raise_on_error=False)
 
+    async def ping(self) -> None:
+        async with es_errors("ping"):
+            await self._client.cluster.health(index=self._alias, timeout="2s")
+
     async def refresh(self) -> None:
         async with es_errors("refresh"):
             await self._client.indices.refresh(index=self._alias)

@@ -265,6 +265,12 @@ class InProcessJobQueue:
         if queued is not None and queued.status == "reserved":
             self._requeue(job.id)
 
+    async def renew(self, consumer: str, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            queued = self._jobs.get(job.id)
+            if queued is not None and queued.status == "reserved":
+                queued.reserved_at = self._clock()
+
     async def reclaim(self, idle_s: float) -> int:
         """Counts as a failed attempt, as in the SQLite queue."""
         cutoff = self._clock() - idle_s

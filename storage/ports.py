@@ -39,6 +39,10 @@ Deliveries = Sequence[tuple[TimelineEntry, Sequence[int]]]
 
 
 class UserStore(Protocol):
+    async def ping(self) -> None:
+        """Returns when every server (every shard, node) this store needs answers; raises
+        Unavailable otherwise (for /readyz)."""
+
     async def create(self, user: UserRecord) -> None:
         """Claim the username and email (unique ignoring case, across shards), then write the
         user with empty stats and default settings. Raises Conflict("username" | "email")."""
@@ -73,18 +77,33 @@ class UserStore(Protocol):
 
 
 class SessionStore(Protocol):
-    """Refresh-token sessions, keyed by the token's hash."""
+    """Refresh tokens, keyed by the token's hash. The tokens rotated from one log-in form a
+    family (OAuth 2.0 Security BCP): its id is the session id that access tokens carry."""
 
-    async def create(self, session: SessionRecord) -> None: ...
+    async def create(self, session: SessionRecord) -> None:
+        """Store a token; also forgets a few expired ones, so used tokens do not pile up."""
 
     async def take(self, token_hash: str) -> SessionRecord | None:
-        """Remove and return the session, atomically: a token can be taken once."""
+        """Mark the token used and return it as it was, atomically: `used_at` is None only
+        for the one take that used it; any later take returns it with `used_at` set (a
+        replay). None for a token never issued, revoked, or forgotten after expiring."""
+
+    async def revoke_family(self, family_id: int, remember_until: datetime) -> int:
+        """Remove every token of the family and remember it as revoked until
+        `remember_until`; returns how many tokens there were."""
+
+    async def revoked_families(self, family_ids: Sequence[int]) -> list[bool]:
+        """Whether each family is revoked (and still remembered), in key order."""
 
     async def revoke_user(self, user_id: int) -> int:
         """Remove every session of a user; returns how many there were."""
 
 
 class TweetStore(Protocol):
+    async def ping(self) -> None:
+        """Returns when every server (every shard, node) this store needs answers; raises
+        Unavailable otherwise (for /readyz)."""
+
     async def create(
         self, tweet: TweetRecord, idempotency_key: str | None = None
     ) -> tuple[TweetRecord, bool]:
@@ -199,6 +218,10 @@ class SearchIndex(Protocol):
     """Writes become visible to `search` within the engine's refresh interval (about 1 s),
     or at once after `refresh`."""
 
+    async def ping(self) -> None:
+        """Returns when every server (every shard, node) this store needs answers; raises
+        Unavailable otherwise (for /readyz)."""
+
     async def index(self, documents: Sequence[SearchDocument]) -> None:
         """Idempotent by tweet id."""
 
@@ -276,8 +299,13 @@ class JobQueue(Protocol):
         """Give the job back without counting an attempt: it did not fail, something it
         needs was unavailable (the worker waits before releasing it)."""
 
+    async def renew(self, consumer: str, jobs: Sequence[Job]) -> None:
+        """The consumer is alive and still running these jobs: their reservation starts
+        again now, so `reclaim` never takes them from it (a heartbeat per job)."""
+
     async def reclaim(self, idle_s: float) -> int:
-        """Give back jobs reserved longer than idle_s ago (their consumer died)."""
+        """Give back jobs whose reservation was not renewed for idle_s (their consumer
+        died)."""
 
     async def dead_letters(self, limit: int) -> list[Job]: ...
 

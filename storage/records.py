@@ -77,12 +77,15 @@ class UserSettings:
 
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
-    """A refresh token, stored only as its SHA-256 hash."""
+    """A refresh token, stored only as its SHA-256 hash. Its family is the log-in it was
+    rotated from (the session id of its access tokens); `used_at` is when it was taken."""
 
     token_hash: str
     user_id: int
     expires_at: datetime
     created_at: datetime
+    family_id: int
+    used_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,9 @@ class SpoolingJobQueue:
     async def release(self, job: Job) -> None:
         await self._shared.release(job)
 
+    async def renew(self, consumer: str, jobs: Sequence[Job]) -> None:
+        await self._shared.renew(consumer, jobs)
+
     async def reclaim(self, idle_s: float) -> int:
         return await self._shared.reclaim(idle_s)
 

@@ -12,6 +12,7 @@ from app.errors import BadInput, NotFoundError, Unauthenticated
 from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.passwords import hash_password, verify_password
 from app.readthrough import ReadThrough
+from app.sessions import SessionRevocations
 from app.tokens import AccessTokens, new_refresh_token, refresh_token_hash
 from storage.errors import Conflict
 from storage.ports import SessionStore, UserStore
@@ -27,9 +28,13 @@ PROFILE_LIMITS = {
     "profile_image_url": 255,
     "banner_image_url": 255,
 }
+URL_FIELDS = frozenset({"website", "profile_image_url", "banner_image_url"})
 SETTINGS_LIMITS = {"language": 10, "timezone": 50}
+MAX_SETTINGS_JSON_BYTES = 4096
+JSON_SETTINGS = frozenset({"notification_preferences", "privacy_settings"})
 ALLOW_DMS_FROM = ("everyone", "following", "nobody")
 INVALID_LOGIN = "Invalid username or password."
+INVALID_REFRESH = "The refresh token is not valid; log in again."
 
 
 @dataclass(frozen=True)
@@ -40,12 +45,19 @@ class Session:
 
 
 class SessionOpener:
-    def __init__(self, sessions: SessionStore, tokens: AccessTokens, ttl_s: int) -> None:
+    """Issues a refresh token and an access token: for a new session at log-in, or the next
+    pair of an existing session (its family) when a refresh token is rotated."""
+
+    def __init__(
+        self, sessions: SessionStore, tokens: AccessTokens, ids: SnowflakeGenerator, ttl_s: int
+    ) -> None:
         self._sessions = sessions
         self._tokens = tokens
+        self._ids = ids
         self._ttl_s = ttl_s
 
-    async def open(self, user: UserRecord) -> Session:
+    async def open(self, user: UserRecord, family_id: int | None = None) -> Session:
+        family_id = self._ids.next_id() if family_id is None else family_id
         refresh = new_refresh_token()
         now = utcnow()
         await self._sessions.create(
@@ -54,9 +66,11 @@ class SessionOpener:
                 user_id=user.id,
                 expires_at=now + timedelta(seconds=self._ttl_s),
                 created_at=now,
+                family_id=family_id,
             )
         )
-        return Session(user=user, access_token=self._tokens.issue(user.id), refresh_token=refresh)
+        access = self._tokens.issue(user.id, family_id)
+        return Session(user=user, access_token=access, refresh_token=refresh)
 
 
 class SignUp:
@@ -77,7 +91,7 @@ class SignUp:
             username=username,
             email=email,
             password_hash=await hash_password(password),
-            display_name=_bounded("display_name", (display_name or username).strip()),
+            display_name=_profile_text("display_name", (display_name or "").strip() or username),
             created_at=created_at,
             updated_at=created_at,
         )
@@ -93,7 +107,7 @@ class SignUp:
             raise BadInput(
                 "A username is 1 to 15 letters, digits or underscores.", field="username"
             )
-        if len(email) > 255 or not text.EMAIL_RE.match(email):
+        if len(email) > 255 or not text.EMAIL_RE.match(text.checked(email, "email")):
             raise BadInput("That is not a valid email address.", field="email")
         if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
             raise BadInput(
@@ -107,7 +121,7 @@ class LogIn:
         self._sessions = sessions
 
     async def __call__(self, login: str, password: str) -> Session:
-        login = login.strip()
+        login = text.checked(login.strip(), "login", kind="argument")
         user = None
         if login and len(login) <= 255:
             finder = self._users.find_by_email if "@" in login else self._users.find_by_username
@@ -121,29 +135,51 @@ class LogIn:
 
 
 class RefreshSession:
-    """Rotates the refresh token: the old one is taken (usable once) and a new one issued."""
+    """Rotates the refresh token: the old one is used up and the next of its family issued.
+    A used one presented again was stolen or replayed, so its whole family is revoked
+    (OAuth 2.0 Security BCP): the thief's tokens and the client's stop working alike."""
 
-    def __init__(self, users: UserStore, store: SessionStore, sessions: SessionOpener) -> None:
+    def __init__(
+        self,
+        users: UserStore,
+        store: SessionStore,
+        sessions: SessionOpener,
+        revocations: SessionRevocations,
+    ) -> None:
         self._users = users
         self._store = store
         self._sessions = sessions
+        self._revocations = revocations
 
     async def __call__(self, refresh_token: str) -> Session:
         record = await self._store.take(refresh_token_hash(refresh_token))
-        if record is None or record.expires_at <= utcnow():
-            raise Unauthenticated("The refresh token is not valid; log in again.")
+        if record is None:
+            raise Unauthenticated(INVALID_REFRESH)
+        if record.used_at is not None:
+            await self._revocations.revoke(record.family_id)
+            raise Unauthenticated(INVALID_REFRESH)
+        if record.expires_at <= utcnow() or await self._revocations.revoked(record.family_id):
+            raise Unauthenticated(INVALID_REFRESH)
         [user] = await self._users.get_many([record.user_id])
         if user is None:
-            raise Unauthenticated("The refresh token is not valid; log in again.")
-        return await self._sessions.open(user)
+            raise Unauthenticated(INVALID_REFRESH)
+        return await self._sessions.open(user, record.family_id)
 
 
 class LogOut:
-    def __init__(self, store: SessionStore) -> None:
+    """Ends the session (the whole family) of a refresh token; its access tokens stop working
+    too. True when the token was live."""
+
+    def __init__(self, store: SessionStore, revocations: SessionRevocations) -> None:
         self._store = store
+        self._revocations = revocations
 
     async def __call__(self, refresh_token: str) -> bool:
-        return await self._store.take(refresh_token_hash(refresh_token)) is not None
+        record = await self._store.take(refresh_token_hash(refresh_token))
+        if record is None:
+            return False
+        await self._revocations.revoke(record.family_id)
+        return record.used_at is None and record.expires_at > utcnow()
 
 
 class UpdateProfile:
@@ -159,7 +195,7 @@ class UpdateProfile:
             value = value.strip() if value is not None else None
             if field == "display_name" and not value:
                 raise BadInput("A display name cannot be empty.", field=field)
-            cleaned[field] = _bounded(field, value) if value else None
+            cleaned[field] = _profile_text(field, value) if value else None
         cleaned["updated_at"] = utcnow()
         user = await self._users.update_profile(user_id, cleaned)
         await self._user_cache.invalidate([user_id])
@@ -174,14 +210,7 @@ class UpdateSettings:
         self._user_cache = user_cache
 
     async def __call__(self, user_id: int, changes: Mapping[str, Any]) -> UserSettings:
-        cleaned = dict(changes)
-        for field, limit in SETTINGS_LIMITS.items():
-            value = cleaned.get(field)
-            if value is not None and not 0 < len(value) <= limit:
-                raise BadInput(f"{field} is 1 to {limit} characters.", field=field)
-        dms = cleaned.get("allow_dms_from")
-        if dms is not None and dms not in ALLOW_DMS_FROM:
-            raise BadInput(f"allowDmsFrom is one of {', '.join(ALLOW_DMS_FROM)}.")
+        cleaned = {field: _setting(field, value) for field, value in changes.items()}
         if await self._users.get_settings(user_id) is None:
             raise NotFoundError("No such user.")
         settings = await self._users.update_settings(user_id, cleaned)
@@ -193,8 +222,25 @@ class UpdateSettings:
         return settings
 
 
-def _bounded(field: str, value: str) -> str:
+def _profile_text(field: str, value: str) -> str:
     limit = PROFILE_LIMITS[field]
-    if len(value) > limit:
-        raise BadInput(f"{field} is at most {limit} characters.", field=field)
+    if field in URL_FIELDS:
+        return text.http_url(value, field, limit)
+    return text.checked(value, field, multiline=field == "bio", max_length=limit)
+
+
+def _setting(field: str, value: Any) -> Any:
+    """Every setting has a value: null is refused (leaving a field out keeps it)."""
+    if value is None:
+        raise BadInput(f"{field} cannot be null; leave it out to keep it as it is.", field=field)
+    if field == "language":
+        return text.language_tag(value, field, SETTINGS_LIMITS[field])
+    if field == "timezone":
+        value = text.checked(value, field, max_length=SETTINGS_LIMITS[field])
+        if not value:
+            raise BadInput(f"{field} is 1 to {SETTINGS_LIMITS[field]} characters.", field=field)
+    if field == "allow_dms_from" and value not in ALLOW_DMS_FROM:
+        raise BadInput(f"allowDmsFrom is one of {', '.join(ALLOW_DMS_FROM)}.", field=field)
+    if field in JSON_SETTINGS:
+        return text.json_object(value, field, MAX_SETTINGS_JSON_BYTES)
     return value

@@ -21,6 +21,8 @@ from storage.records import TimelineEntry, TimelineKind, TweetRecord, UserRecord
 from storage.registry import Stores
 
 MAX_IDEMPOTENCY_KEY = 64
+MAX_SOURCE_LENGTH = 64
+MAX_LANGUAGE_LENGTH = 16
 MAX_MENTIONS = 20
 
 
@@ -52,8 +54,14 @@ class PostTweet:
         media_ids: Sequence[str] = (),
     ) -> TweetRecord:
         body = self._validated_text(body, with_media=bool(media_ids))
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-            raise BadInput("An idempotency key is 1 to 64 characters.", field="idempotencyKey")
+        if idempotency_key is not None:
+            if not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+                raise BadInput("An idempotency key is 1 to 64 characters.", field="idempotencyKey")
+            text.checked(idempotency_key, "idempotencyKey")
+        if source is not None:
+            source = text.checked(source, "source", max_length=MAX_SOURCE_LENGTH)
+        if language is not None:
+            language = text.language_tag(language, "language", MAX_LANGUAGE_LENGTH)
         reply_to = await self._target(author_id, reply_to_id, "replyToId")
         quoted = await self._target(author_id, quote_of_id, "quoteOfId")
         media = await attachable_keys(self._stores.media, author_id, media_ids)
@@ -85,7 +93,7 @@ class PostTweet:
 
     @staticmethod
     def _validated_text(body: str, with_media: bool) -> str:
-        body = text.normalize(body)
+        body = text.checked(text.normalize(body), "text", multiline=True)
         if not body.strip() and not with_media:
             raise BadInput("A tweet needs some text.", field="text")
         if len(body) > text.MAX_TWEET_LENGTH:

@@ -51,6 +51,9 @@ class CassandraTweetStore:
     def __init__(self, db: CassandraSession) -> None:
         self._db = db
 
+    async def ping(self) -> None:
+        await self._db.run("SELECT release_version FROM system.local", ())
+
     async def create(
         self, tweet: TweetRecord, idempotency_key: str | None = None
     ) -> tuple[TweetRecord, bool]:

@@ -1,7 +1,7 @@
 """Moving one logical shard to another physical database while the service runs.
 
-1. Copy the shard's rows (users, user_stats, user_settings, and the claims and sessions
-   whose keys hash to it) from the source to the target.
+1. Copy the shard's rows (users, user_stats, user_settings, and the claims, sessions and
+   revoked session families whose keys hash to it) from the source to the target.
 2. Switch the map and bump its version; every process reloads it within MAP_REFRESH_S.
 3. Wait longer than that, then copy again: what processes with the old map wrote to the
    source meanwhile (a sign-up, say) reaches the target. Rows already on the target win.
@@ -38,9 +38,11 @@ class MoveReport:
     sessions: int
 
 
-async def _ids_on_shard(conn: asyncpg.Connection, logical: int) -> list[int]:
-    ids = await conn.fetch("SELECT user_id FROM users")
-    return [row["user_id"] for row in ids if shard_of_id(row["user_id"]) == logical]
+async def _ids_on_shard(
+    conn: asyncpg.Connection, logical: int, table: str = "users", column: str = "user_id"
+) -> list[int]:
+    ids = await conn.fetch(f"SELECT {column} AS id FROM {table}")
+    return [row["id"] for row in ids if shard_of_id(row["id"]) == logical]
 
 
 async def _keys_on_shard(
@@ -63,6 +65,11 @@ async def _copy(
     sessions = await _keys_on_shard(source, "sessions", "token_hash", logical)
     rows = await source.fetch("SELECT * FROM sessions WHERE token_hash = ANY($1)", sessions)
     await _insert(target, "sessions", rows, "token_hash")
+    families = await _ids_on_shard(source, logical, "revoked_session_families", "family_id")
+    rows = await source.fetch(
+        "SELECT * FROM revoked_session_families WHERE family_id = ANY($1)", families
+    )
+    await _insert(target, "revoked_session_families", rows, "family_id")
     return len(user_ids), len(claims), len(sessions)
 
 
@@ -89,6 +96,10 @@ async def _remove(conn: asyncpg.Connection, logical: int) -> None:
         await conn.execute("DELETE FROM claims WHERE claim = ANY($1)", claims)
         sessions = await _keys_on_shard(conn, "sessions", "token_hash", logical)
         await conn.execute("DELETE FROM sessions WHERE token_hash = ANY($1)", sessions)
+        families = await _ids_on_shard(conn, logical, "revoked_session_families", "family_id")
+        await conn.execute(
+            "DELETE FROM revoked_session_families WHERE family_id = ANY($1)", families
+        )
 
 
 async def move_logical_shard(

@@ -51,6 +51,15 @@ class Shards:
         self.map_version = 0
         self._refresher: asyncio.Task[None] | None = None
 
+    async def ping(self) -> None:
+        """Every physical shard answers, asked at once."""
+
+        async def one(pool: asyncpg.Pool) -> None:
+            async with driver_errors("ping"):
+                await pool.fetchval("SELECT 1")
+
+        await asyncio.gather(*(one(pool) for pool in self.pools))
+
     @classmethod
     async def open(cls, url: str, min_size: int = 1, max_size: int = 10) -> Shards:
         pools: list[asyncpg.Pool] = []

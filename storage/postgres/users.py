@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -24,6 +24,7 @@ from storage.records import (
 
 # A claim whose user row never appeared (its writer died in between) is free after this.
 CLAIM_GRACE = timedelta(seconds=60)
+REAP_EXPIRED = 100  # expired sessions forgotten per write, so used tokens do not pile up
 _COLUMNS = (
     "user_id, username, email, phone, password_hash, display_name, bio, location, website, "
     "profile_image_url, banner_image_url, verified, protected, created_at, updated_at, "
@@ -66,6 +67,9 @@ def _assignments(changes: Mapping[str, Any], allowed: frozenset[str]) -> tuple[s
 class PostgresUserStore:
     def __init__(self, shards: Shards) -> None:
         self._shards = shards
+
+    async def ping(self) -> None:
+        await self._shards.ping()
 
     async def create(self, user: UserRecord) -> None:
         claimed: list[tuple[str, str]] = []
@@ -278,7 +282,8 @@ class PostgresUserStore:
 
 
 class PostgresSessionStore:
-    """Sessions live on the shard of their token's hash, since take() knows only that."""
+    """Tokens live on the shard of their hash, since take() knows only that; a revoked
+    family is remembered on the shard of its id."""
 
     def __init__(self, shards: Shards) -> None:
         self._shards = shards
@@ -286,24 +291,78 @@ class PostgresSessionStore:
     async def create(self, session: SessionRecord) -> None:
         async with driver_errors("create session"):
             await self._shards.for_key(session.token_hash).execute(
-                "INSERT INTO sessions (token_hash, user_id, expires_at, created_at) "
-                "VALUES ($1, $2, $3, $4)",
+                "WITH added AS (INSERT INTO sessions "
+                "(token_hash, user_id, expires_at, created_at, family_id) "
+                "VALUES ($1, $2, $3, $4, $5)) "
+                "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions "
+                f"WHERE expires_at <= now() LIMIT {REAP_EXPIRED})",
                 session.token_hash,
                 session.user_id,
                 session.expires_at,
                 session.created_at,
+                session.family_id,
             )
 
     async def take(self, token_hash: str) -> SessionRecord | None:
+        """The UPDATE that marks the row used is the one that took it; anyone else reads the
+        row already marked (a row lock orders two concurrent takes)."""
+        pool = self._shards.for_key(token_hash)
         async with driver_errors("take session"):
-            row = await self._shards.for_key(token_hash).fetchrow(
-                "DELETE FROM sessions WHERE token_hash = $1 "
-                "RETURNING user_id, expires_at, created_at",
+            row = await pool.fetchrow(
+                "UPDATE sessions SET used_at = now() WHERE token_hash = $1 AND used_at IS NULL "
+                "RETURNING user_id, expires_at, created_at, family_id, NULL AS used_at",
                 token_hash,
             )
+            if row is None:
+                row = await pool.fetchrow(
+                    "SELECT user_id, expires_at, created_at, family_id, used_at "
+                    "FROM sessions WHERE token_hash = $1",
+                    token_hash,
+                )
         if row is None:
             return None
-        return SessionRecord(token_hash, row["user_id"], row["expires_at"], row["created_at"])
+        return SessionRecord(
+            token_hash=token_hash,
+            user_id=row["user_id"],
+            expires_at=row["expires_at"],
+            created_at=row["created_at"],
+            family_id=row["family_id"],
+            used_at=row["used_at"],
+        )
+
+    async def revoke_family(self, family_id: int, remember_until: datetime) -> int:
+        async with driver_errors("revoke session family"):
+            await self._shards.for_id(family_id).execute(
+                "WITH reaped AS (DELETE FROM revoked_session_families WHERE family_id IN "
+                "(SELECT family_id FROM revoked_session_families WHERE revoked_until <= now() "
+                f"AND family_id <> $1 LIMIT {REAP_EXPIRED})) "
+                "INSERT INTO revoked_session_families (family_id, revoked_until) "
+                "VALUES ($1, $2) ON CONFLICT (family_id) DO UPDATE "
+                "SET revoked_until = GREATEST(revoked_session_families.revoked_until, "
+                "excluded.revoked_until)",
+                family_id,
+                remember_until,
+            )
+
+        async def on_shard(pool: asyncpg.Pool) -> int:
+            async with driver_errors("revoke session family"):
+                status = await pool.execute("DELETE FROM sessions WHERE family_id = $1", family_id)
+            return int(status.split()[-1])
+
+        return sum(await self._shards.each(on_shard))
+
+    async def revoked_families(self, family_ids: Sequence[int]) -> list[bool]:
+        async def on_shard(pool: asyncpg.Pool, ids: list[int]) -> list[int]:
+            rows = await fetch(
+                pool,
+                "SELECT family_id FROM revoked_session_families "
+                "WHERE family_id = ANY($1) AND revoked_until > now()",
+                ids,
+            )
+            return [row["family_id"] for row in rows]
+
+        revoked = set(await self._shards.by_id(family_ids, on_shard))
+        return [family_id in revoked for family_id in family_ids]
 
     async def revoke_user(self, user_id: int) -> int:
         async def on_shard(pool: asyncpg.Pool) -> int:

@@ -122,6 +122,14 @@ class RedisJobQueue:
             pipe.xdel(self._stream, entry)
             await pipe.execute()
 
+    async def renew(self, consumer: str, jobs: Sequence[Job]) -> None:
+        """XCLAIM to the same consumer resets the entries' idle time; entries already
+        acknowledged or taken back are not in the pending list and are left alone."""
+        entries: list[Any] = [self._entries.get(job.id, job.id) for job in jobs]
+        if entries:
+            async with redis_errors("renew"):
+                await self._client.xclaim(self._stream, GROUP, consumer, 0, entries, justid=True)
+
     async def reclaim(self, idle_s: float) -> int:
         if not self._group_ready:
             await self.ensure_group()
@@ -129,10 +137,16 @@ class RedisJobQueue:
         reclaimed = 0
         cursor = "0-0"
         while True:
-            async with redis_errors("reclaim"):
-                result = await self._client.xautoclaim(
-                    self._stream, GROUP, RECLAIMER, idle_ms, start_id=cursor, count=100
-                )
+            try:
+                async with redis_errors("reclaim"):
+                    result = await self._client.xautoclaim(
+                        self._stream, GROUP, RECLAIMER, idle_ms, start_id=cursor, count=100
+                    )
+            except StorageError as error:
+                if "NOGROUP" not in str(error):
+                    raise
+                await self.ensure_group()  # a Redis that restarted empty: nothing to reclaim
+                return reclaimed
             cursor, entries = _text(result[0]), result[1]
             for entry_id, fields in entries:
                 if fields is None:

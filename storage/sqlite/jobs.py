@@ -126,6 +126,17 @@ class SqliteJobQueue:
         if changed:
             self._db.notify_jobs()
 
+    async def renew(self, consumer: str, jobs: Sequence[Job]) -> None:
+        if not jobs:
+            return
+        now = self._clock_ms()
+        async with self._db.write() as tx:
+            await tx.run_many(
+                "UPDATE jobs SET reserved_at = ? "
+                "WHERE job_id = ? AND status = 'reserved' AND consumer = ?",
+                [(now, int(job.id), consumer) for job in jobs],
+            )
+
     async def reclaim(self, idle_s: float) -> int:
         """A reclaimed job counts as a failed attempt, so a job that kills its consumer
         every time ends up dead instead of circling forever."""

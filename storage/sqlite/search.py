@@ -96,6 +96,10 @@ class SqliteSearchIndex:
     async def refresh(self) -> None:
         """Nothing to do: a committed write is searchable at once."""
 
+    async def ping(self) -> None:
+        async with self._db.read() as tx:
+            await tx.row("SELECT 1")
+
     async def search(self, query: SearchQuery, limit: int, before: int | None = None) -> list[int]:
         match = match_expression(query)
         if match == "" or limit <= 0:

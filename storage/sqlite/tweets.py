@@ -51,6 +51,10 @@ class SqliteTweetStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
+    async def ping(self) -> None:
+        async with self._db.read() as tx:
+            await tx.row("SELECT 1")
+
     async def create(
         self, tweet: TweetRecord, idempotency_key: str | None = None
     ) -> tuple[TweetRecord, bool]:

@@ -22,7 +22,13 @@ from storage.records import (
     utc_from_ms,
     utcnow,
 )
-from storage.sqlite.database import SqliteDatabase, Tx, chunked, placeholders
+from storage.sqlite.database import (
+    MAX_VARIABLES,
+    SqliteDatabase,
+    Tx,
+    chunked,
+    placeholders,
+)
 
 _USER_COLUMNS = (
     "user_id, username, email, phone, password_hash, display_name, bio, location, website, "
@@ -36,6 +42,7 @@ PROFILE_FIELDS = frozenset(
 )
 SETTINGS_FIELDS = frozenset(f.name for f in dataclasses.fields(UserSettings)) - {"user_id"}
 _JSON_SETTINGS = {"notification_preferences", "privacy_settings"}
+REAP_EXPIRED = 100  # expired sessions forgotten per write, so used tokens do not pile up
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -97,6 +104,10 @@ def _assignments(changes: Mapping[str, Any], allowed: frozenset[str]) -> tuple[s
 class SqliteUserStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
+
+    async def ping(self) -> None:
+        async with self._db.read() as tx:
+            await tx.row("SELECT 1")
 
     async def create(self, user: UserRecord) -> None:
         values = [
@@ -222,27 +233,34 @@ class SqliteSessionStore:
         self._db = db
 
     async def create(self, session: SessionRecord) -> None:
+        now = ms_from_utc(utcnow())
         async with self._db.write() as tx:
             await tx.run(
-                "INSERT INTO sessions (token_hash, user_id, expires_at, created_at) "
-                "VALUES (?, ?, ?, ?)",
+                "INSERT INTO sessions (token_hash, user_id, expires_at, created_at, family_id) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (
                     session.token_hash,
                     session.user_id,
                     ms_from_utc(session.expires_at),
                     ms_from_utc(session.created_at),
+                    session.family_id,
                 ),
+            )
+            await tx.run(
+                "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions "
+                f"WHERE expires_at <= ? LIMIT {REAP_EXPIRED})",
+                (now,),
             )
 
     async def take(self, token_hash: str) -> SessionRecord | None:
-        """The DELETE that returns the row is the one that took it: a second take finds nothing.
-        Expired sessions are returned too; the caller checks expires_at."""
-        async with self._db.write() as tx:
-            row = await tx.row(
-                "DELETE FROM sessions WHERE token_hash = ? "
-                "RETURNING user_id, expires_at, created_at",
-                (token_hash,),
-            )
+        """Expired sessions are returned too (until reaped); the caller checks expires_at."""
+        async with self._db.write() as tx:  # the write lock makes the read and mark one step
+            row = await tx.row("SELECT * FROM sessions WHERE token_hash = ?", (token_hash,))
+            if row is not None and row["used_at"] is None:
+                await tx.run(
+                    "UPDATE sessions SET used_at = ? WHERE token_hash = ?",
+                    (ms_from_utc(utcnow()), token_hash),
+                )
         if row is None:
             return None
         return SessionRecord(
@@ -250,7 +268,37 @@ class SqliteSessionStore:
             user_id=row["user_id"],
             expires_at=utc_from_ms(row["expires_at"]),
             created_at=utc_from_ms(row["created_at"]),
+            family_id=row["family_id"],
+            used_at=None if row["used_at"] is None else utc_from_ms(row["used_at"]),
         )
+
+    async def revoke_family(self, family_id: int, remember_until: datetime) -> int:
+        async with self._db.write() as tx:
+            await tx.run(
+                "INSERT INTO revoked_session_families (family_id, revoked_until) VALUES (?, ?) "
+                "ON CONFLICT (family_id) DO UPDATE "
+                "SET revoked_until = max(revoked_until, excluded.revoked_until)",
+                (family_id, ms_from_utc(remember_until)),
+            )
+            await tx.run(
+                "DELETE FROM revoked_session_families WHERE family_id IN (SELECT family_id "
+                f"FROM revoked_session_families WHERE revoked_until <= ? LIMIT {REAP_EXPIRED})",
+                (ms_from_utc(utcnow()),),
+            )
+            return await tx.run("DELETE FROM sessions WHERE family_id = ?", (family_id,))
+
+    async def revoked_families(self, family_ids: Sequence[int]) -> list[bool]:
+        now = ms_from_utc(utcnow())
+        revoked: set[int] = set()
+        async with self._db.read() as tx:
+            for chunk in chunked(list(dict.fromkeys(family_ids)), MAX_VARIABLES - 1):
+                rows = await tx.rows(
+                    "SELECT family_id FROM revoked_session_families "
+                    f"WHERE family_id IN ({placeholders(len(chunk))}) AND revoked_until > ?",
+                    [*chunk, now],
+                )
+                revoked.update(row["family_id"] for row in rows)
+        return [family_id in revoked for family_id in family_ids]
 
     async def revoke_user(self, user_id: int) -> int:
         async with self._db.write() as tx:

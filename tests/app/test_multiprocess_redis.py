@@ -37,6 +37,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, str]]:
         "CHIRP_CACHE_URL": redis,
         "CHIRP_QUEUE_URL": f"{redis}?prefix=test-{secrets.token_hex(4)}",
         "CHIRP_SECRET_KEY": "shared-by-every-process",
+        "CHIRP_SIGN_UPS_PER_MINUTE": "100000",  # many sign-ups from one address
         "CHIRP_RUN_WORKERS": "0",
     }
     chirp = [sys.executable, "-m", "app.cli"]
@@ -93,7 +94,8 @@ async def _gql(
 
 
 async def _sign_up(http: httpx2.AsyncClient, name: str) -> Any:
-    query = "mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }"
+    query = """mutation($i: SignUpInput!) {
+        signUp(input: $i) { accessToken refreshToken user { id } } }"""
     i = {"username": name, "email": f"{name}@example.com", "password": "longenough"}
     return (await _gql(http, query, i=i))["signUp"]
 
@@ -129,4 +131,13 @@ async def test_events_and_invalidation_cross_processes(cluster: tuple[str, str])
         deleted_at = time.monotonic()
         while (await _gql(a, read, id=tweet_id))["tweet"] is not None:
             assert time.monotonic() - deleted_at < 1.0, "process A still serves the deleted tweet"
+            await asyncio.sleep(0.02)
+
+        me = "{ me { id } }"
+        assert (await _gql(a, me, reader["accessToken"]))["me"] is not None  # in A's L1
+        log_out = "mutation($t: String!) { logOut(refreshToken: $t) }"
+        assert (await _gql(b, log_out, t=reader["refreshToken"]))["logOut"] is True
+        logged_out_at = time.monotonic()
+        while (await _gql(a, me, reader["accessToken"]))["me"] is not None:
+            assert time.monotonic() - logged_out_at < 1.0, "process A honours a revoked session"
             await asyncio.sleep(0.02)

@@ -3,7 +3,7 @@ import pytest
 from app import text
 from app.cursors import decode_position, position_cursor
 from app.errors import BadInput
-from app.tokens import AccessTokens
+from app.tokens import AccessClaims, AccessTokens
 from storage.records import utc_from_ms
 
 
@@ -21,8 +21,8 @@ def test_hashtags_and_mentions() -> None:
 
 def test_access_tokens_verify_expire_and_resist_tampering() -> None:
     tokens = AccessTokens("secret", ttl_s=60)
-    token = tokens.issue(42, now=1_000)
-    assert tokens.verify(token, now=1_030) == 42
+    token = tokens.issue(42, 7, now=1_000)
+    assert tokens.verify(token, now=1_030) == AccessClaims(user_id=42, session_id=7)
     assert tokens.verify(token, now=1_061) is None
     body, _, signature = token.partition(".")
     assert tokens.verify(f"{body}x.{signature}", now=1_030) is None

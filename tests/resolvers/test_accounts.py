@@ -66,12 +66,13 @@ def test_refresh_tokens_rotate_and_work_once(client: GraphQLClient) -> None:
     renewed = client.data(REFRESH, {"token": session["refreshToken"]})["refreshToken"]
     assert renewed["refreshToken"] != session["refreshToken"]
     assert client.data(ME, token=renewed["accessToken"])["me"]["username"] == "alice"
-    assert client.error_code(REFRESH, {"token": session["refreshToken"]}) == "UNAUTHENTICATED"
     logged_out = client.data(
         "mutation($t: String!) { logOut(refreshToken: $t) }", {"t": renewed["refreshToken"]}
     )
     assert logged_out["logOut"] is True
     assert client.error_code(REFRESH, {"token": renewed["refreshToken"]}) == "UNAUTHENTICATED"
+    # Replaying a rotated token revokes its whole family: tests/app/test_sessions_hardening.py
+    assert client.error_code(REFRESH, {"token": session["refreshToken"]}) == "UNAUTHENTICATED"
 
 
 def test_bad_tokens_are_unauthenticated(client: GraphQLClient) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from app.ids import SnowflakeGenerator
 from storage.errors import Conflict, Unavailable
-from storage.postgres import PostgresUserStore, migrate
+from storage.postgres import PostgresSessionStore, PostgresUserStore, migrate
 from storage.postgres.shards import Shards, split_dsns
 from storage.records import UserRecord, utcnow
 from storage.sharding import shard_of_id
@@ -162,6 +162,11 @@ async def test_moving_a_logical_shard_under_load_loses_and_duplicates_no_user(
             if shard_of_id(user.id) == logical:
                 await store.create(user)
                 on_shard.append(user)
+        sessions = PostgresSessionStore(serving)
+        family = secrets.randbits(62) + 1  # a revoked session family on that shard too
+        while shard_of_id(family) != logical:
+            family = secrets.randbits(62) + 1
+        await sessions.revoke_family(family, utcnow() + timedelta(hours=1))
         signed_up: list[UserRecord] = []
         misses = 0
         moving = asyncio.create_task(moves.move_logical_shard(mover, logical, target, grace_s=0.5))
@@ -194,6 +199,7 @@ async def test_moving_a_logical_shard_under_load_loses_and_duplicates_no_user(
                 counts[row["user_id"]] = counts.get(row["user_id"], 0) + 1
         assert counts == {u.id: 1 for u in everyone}  # each user exactly once, on one database
         assert all(serving.map.physical_for_id(u.id) == target for u in on_shard)
+        assert await sessions.revoked_families([family]) == [True]  # moved with the shard
         await moves.move_logical_shard(mover, logical, source, grace_s=0.5)  # put it back
     finally:
         await mover.close()

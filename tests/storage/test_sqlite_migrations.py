@@ -11,7 +11,13 @@ import pytest
 from storage.errors import StorageError
 from storage.records import utcnow
 from storage.registry import Resources
-from storage.sqlite import migrate, open_database, open_follow_graph, open_user_store
+from storage.sqlite import (
+    migrate,
+    open_database,
+    open_follow_graph,
+    open_session_store,
+    open_user_store,
+)
 from storage.sqlite.database import path_from_url
 from storage.sqlite.schema import migrations, statements
 
@@ -116,10 +122,45 @@ async def test_a_failed_write_rolls_back_everything(tmp_path: Path) -> None:
         db = await open_database(url, resources)
         with pytest.raises(RuntimeError):
             async with db.write() as tx:
-                await tx.run("INSERT INTO sessions VALUES ('h', 1, 2, 3)")
+                await tx.run(
+                    "INSERT INTO sessions (token_hash, user_id, expires_at, created_at) "
+                    "VALUES ('h', 1, 2, 3)"
+                )
                 raise RuntimeError("halfway")
         async with db.read() as tx:
             assert await tx.row("SELECT * FROM sessions") is None
+    finally:
+        await resources.close()
+
+
+async def test_upgrading_gives_old_sessions_families_and_repairs_null_settings(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chirp.db"
+    before = [m for m in migrations() if m.version < "0005"]
+    with sqlite3.connect(path) as conn:  # a file as the release before families left it
+        conn.execute("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INT)")
+        for migration in before:
+            conn.executescript(migration.sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (migration.version,))
+        conn.execute("INSERT INTO sessions VALUES ('old-a', 7, 9999999999999, 1)")
+        conn.execute("INSERT INTO sessions VALUES ('old-b', 7, 9999999999999, 1)")
+        conn.execute(
+            "INSERT INTO user_settings (user_id, notification_preferences, privacy_settings, "
+            "created_at, updated_at) VALUES (7, 'null', 'null', 1, 1)"
+        )
+    conn.close()
+    await migrate(_url(path))
+    resources = Resources(settings=None)
+    try:
+        sessions = await open_session_store(_url(path), resources)
+        a, b = await sessions.take("old-a"), await sessions.take("old-b")
+        assert a is not None and b is not None and a.used_at is None
+        assert a.family_id > 0 and b.family_id > 0 and a.family_id != b.family_id
+        users = await open_user_store(_url(path), resources)
+        settings = await users.get_settings(7)
+        assert settings is not None
+        assert settings.notification_preferences == settings.privacy_settings == {}
     finally:
         await resources.close()
 

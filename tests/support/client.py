@@ -5,17 +5,29 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from app.main import create_app
-from app.settings import Settings
+from app.settings import Limits, Settings
+
+# Tests sign up and log in many users from one address: unless a test asks for the
+# throttles (`throttled=True`, tests/app/test_throttling.py), they are out of the way.
+_UNTHROTTLED = {
+    "sign_ups_per_minute": 1_000_000,
+    "log_ins_per_minute": 1_000_000,
+    "refreshes_per_minute": 1_000_000,
+    "log_ins_per_account": 1_000_000,
+    "anonymous_searches_per_minute": 1_000_000,
+}
 
 
-def embedded_settings(tmp_path: Path, **overrides: Any) -> Settings:
+def embedded_settings(tmp_path: Path, throttled: bool = False, **overrides: Any) -> Settings:
     db = f"sqlite:///{tmp_path}/chirp.db"
+    limits = overrides.pop("limits", Limits())
     settings = Settings(
         users_url=db,
         tweets_url=db,
@@ -24,6 +36,7 @@ def embedded_settings(tmp_path: Path, **overrides: Any) -> Settings:
         media_url=f"file:///{tmp_path}/media",
         secret_key="test-secret-key",
         data_dir=tmp_path,
+        limits=limits if throttled else replace(limits, **_UNTHROTTLED),
     )
     return settings.with_overrides(**overrides)
 

@@ -63,6 +63,29 @@ async def test_no_job_goes_to_two_consumers(job_queue: JobQueue) -> None:
     assert sorted(everything) == sorted(ids)  # each exactly once
 
 
+async def test_a_renewed_job_is_never_reclaimed_and_one_left_alone_is(
+    job_queue: JobQueue,
+) -> None:
+    """The renewal is the worker's heartbeat: a live worker keeps a long job, a dead one's
+    job goes back once it was not renewed for the idle time."""
+    kept_id = await job_queue.enqueue("k", {"n": "kept"})
+    lost_id = await job_queue.enqueue("k", {"n": "lost"})
+    [kept] = await job_queue.reserve("alive", 1, wait_s=1)
+    [lost] = await job_queue.reserve("dead", 1, wait_s=1)
+    assert (kept.id, lost.id) == (kept_id, lost_id)
+    for _ in range(4):  # four idle times pass; the live worker renews within each
+        await asyncio.sleep(0.1)
+        await job_queue.renew("alive", [kept])
+        await job_queue.renew("alive", [])
+        assert await job_queue.reclaim(idle_s=0.08) <= 1
+    [again] = await job_queue.reserve("other", 10, wait_s=1)
+    assert again.id == lost_id  # only the dead worker's job came back
+    await job_queue.ack(kept)  # the live worker finished it
+    await job_queue.ack(again)
+    await job_queue.renew("alive", [kept])  # a late renewal of a finished job is harmless
+    assert (await job_queue.backlog()).jobs == 0
+
+
 async def test_a_reserved_job_is_invisible_until_reclaimed(job_queue: JobQueue) -> None:
     job_id = await job_queue.enqueue("k", {"x": 1})
     [taken] = await job_queue.reserve("dies", 1, wait_s=1)

@@ -179,9 +179,7 @@ async def test_push_many_delivers_each_entry_to_its_own_owners(
         second.tweet_id,
         first.tweet_id,
     ]
-    assert [e.tweet_id for e in await timeline_store.page(kind, only_first, 10)] == [
-        first.tweet_id
-    ]
+    assert [e.tweet_id for e in await timeline_store.page(kind, only_first, 10)] == [first.tweet_id]
     assert [e.tweet_id for e in await timeline_store.page(kind, only_second, 10)] == [
         second.tweet_id
     ]

@@ -1,0 +1,79 @@
+"""The paths anyone can call are throttled per client address, and password attempts per
+account, with RATE_LIMITED and retryAfterSeconds; a logged-in caller's search is not."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.settings import Limits
+from tests.support.client import GraphQLClient, embedded_settings, running_app
+
+LIMITS = Limits(
+    sign_ups_per_minute=3,
+    log_ins_per_minute=6,
+    refreshes_per_minute=2,
+    log_ins_per_account=4,
+    anonymous_searches_per_minute=2,
+)
+LOG_IN = "mutation($l: String!, $p: String!) { logIn(login: $l, password: $p) { accessToken } }"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[GraphQLClient]:
+    with running_app(embedded_settings(tmp_path, throttled=True, limits=LIMITS)) as graphql:
+        yield graphql
+
+
+def _code(response: dict[str, Any]) -> str | None:
+    errors = response.get("errors") or []
+    return errors[0]["extensions"]["code"] if errors else None
+
+
+def _limited(response: dict[str, Any]) -> bool:
+    if _code(response) != "RATE_LIMITED":
+        return False
+    assert response["errors"][0]["extensions"]["retryAfterSeconds"] >= 1
+    return True
+
+
+def test_sign_ups_from_one_address_are_limited(client: GraphQLClient) -> None:
+    for n in range(3):
+        client.sign_up(f"newcomer{n}")
+    response = client.post(
+        "mutation($i: SignUpInput!) { signUp(input: $i) { accessToken } }",
+        {"i": {"username": "onetoomany", "email": "x@example.com", "password": "long enough pw"}},
+    )
+    assert _limited(response)
+
+
+def test_wrong_passwords_for_one_account_are_limited_even_when_right_at_last(
+    client: GraphQLClient,
+) -> None:
+    client.sign_up("target")
+    answers = [client.post(LOG_IN, {"l": "TARGET ", "p": f"guess {n}"}) for n in range(4)]
+    assert all(_code(a) == "UNAUTHENTICATED" for a in answers)  # wrong, and answered as such
+    # The fifth attempt is refused before the password is even checked: the right one too.
+    assert _limited(client.post(LOG_IN, {"l": "target", "p": "correct horse battery"}))
+
+
+def test_log_ins_from_one_address_are_limited_across_accounts(client: GraphQLClient) -> None:
+    answers = [client.post(LOG_IN, {"l": f"nobody{n}", "p": "whatever"}) for n in range(7)]
+    assert [_limited(a) for a in answers] == [False] * 6 + [True]
+
+
+def test_refreshes_from_one_address_are_limited(client: GraphQLClient) -> None:
+    query = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }"
+    answers = [client.post(query, {"t": f"not-a-token-{n}"}) for n in range(3)]
+    assert [_limited(a) for a in answers] == [False, False, True]
+
+
+def test_anonymous_search_is_limited_and_a_logged_in_one_is_not(client: GraphQLClient) -> None:
+    query = '{ search(query: "hello") { edges { cursor } } }'
+    answers = [client.post(query) for _ in range(3)]
+    assert [_limited(a) for a in answers] == [False, False, True]
+    token = client.sign_up("reader")["accessToken"]
+    assert all(_code(client.post(query, token=token)) is None for _ in range(5))
