@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, validate
@@ -24,6 +25,7 @@ from app.cost import operation_cost
 from app.errors import BadInput, RateLimited, UserError
 from app.metrics import METRICS
 from app.settings import Settings
+from app.throttle import client_address
 from storage.errors import StorageError, Unavailable
 from storage.instrumented import start_counting, stop_counting
 
@@ -95,6 +97,9 @@ class CostLimit(SchemaExtension):
             cost = operation_cost(
                 context.graphql_document, context.operation_name, context.variables
             )
+            extra = getattr(context.context, "extra", None)
+            if isinstance(extra, dict):
+                extra["cost"] = cost  # for the read budget
             if cost > self._max_cost:
                 raise BadInput(
                     f"This query would cost {cost}, over the limit of {self._max_cost}; "
@@ -103,6 +108,59 @@ class CostLimit(SchemaExtension):
                     maxCost=self._max_cost,
                 )
         yield
+
+
+READ_WINDOW_S = 3600
+POINTS_PER_COST = 100  # a query costs cost / 100 points, at least 1 (as GitHub's API does)
+
+
+class ReadBudget(SchemaExtension):
+    """A points budget per hour for queries, per viewer (per client address without a
+    token), as GitHub's GraphQL API has one: a query costs max(1, ceil(cost / 100)) points,
+    counted in the cache. What is left is reported in `extensions.rateLimit`; past the
+    budget a query is RATE_LIMITED until the hour turns."""
+
+    def __init__(self, per_hour: int) -> None:
+        self._per_hour = per_hour
+        self._report: dict[str, Any] | None = None
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        graphql_context = context.context
+        if context.operation_type == OperationType.QUERY and hasattr(graphql_context, "extra"):
+            cost = int(graphql_context.extra.get("cost", 1))
+            points = max(1, -(-cost // POINTS_PER_COST))
+            viewer = graphql_context.viewer_id
+            who = (
+                f"user:{viewer}"
+                if viewer is not None
+                else f"address:{client_address(graphql_context.request)}"
+            )
+            now = time.time()
+            window = int(now // READ_WINDOW_S)
+            reset_in = READ_WINDOW_S - int(now % READ_WINDOW_S)
+            try:
+                used = await graphql_context.chirp.stores.cache.incr(
+                    f"ratelimit:read:{who}:{window}", READ_WINDOW_S, points
+                )
+            except StorageError:  # fail open, as every limit counted in the cache does
+                used = points
+            self._report = {
+                "cost": points,
+                "limit": self._per_hour,
+                "remaining": max(0, self._per_hour - used),
+                "resetAt": datetime.fromtimestamp((window + 1) * READ_WINDOW_S, UTC).isoformat(),
+            }
+            if used > self._per_hour:
+                raise RateLimited(
+                    f"The read budget of {self._per_hour} points an hour is used up "
+                    "(see extensions.rateLimit); ask for smaller pages, or wait.",
+                    retryAfterSeconds=reset_in,
+                )
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        return {"rateLimit": self._report} if self._report is not None else {}
 
 
 class MutationRateLimit(SchemaExtension):
@@ -162,6 +220,7 @@ def schema_extensions(settings: Settings) -> list[Any]:
         lambda: aliases,
         lambda: tokens,
         lambda: CostLimit(limits.max_cost),
+        lambda: ReadBudget(limits.read_points_per_hour),
         lambda: MutationRateLimit(limits.mutations_per_minute),
         OperationMetrics,
     ]

@@ -41,6 +41,7 @@ class Limits:
     refreshes_per_minute: int = 60
     log_ins_per_account: int = 10  # in LOG_IN_ACCOUNT_WINDOW_S
     anonymous_searches_per_minute: int = 60
+    read_points_per_hour: int = 5_000  # per viewer (or client address): see app/extensions.py
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         refreshes_per_minute=_int(env, "CHIRP_REFRESHES_PER_MINUTE", 60),
         log_ins_per_account=_int(env, "CHIRP_LOG_INS_PER_ACCOUNT", 10),
         anonymous_searches_per_minute=_int(env, "CHIRP_ANONYMOUS_SEARCHES_PER_MINUTE", 60),
+        read_points_per_hour=_int(env, "CHIRP_READ_POINTS_PER_HOUR", 5_000),
     )
     settings = Settings(
         users_url=env.get("CHIRP_USERS_URL") or DEFAULT_DB,

@@ -108,14 +108,14 @@ class InProcessCache:
         for key in keys:
             self._cache.delete(key)
 
-    async def incr(self, key: str, ttl_s: float) -> int:
+    async def incr(self, key: str, ttl_s: float, amount: int = 1) -> int:
         """Counters are stored as ASCII digits, as Redis does; the TTL starts at creation."""
         current = self._cache.get(key)
         expires_at = self._cache.expires_at(key)
         if current is None or expires_at is None:
-            self._cache.set(key, b"1", ttl_s)
-            return 1
-        value = int(current) + 1
+            self._cache.set(key, str(amount).encode(), ttl_s)
+            return amount
+        value = int(current) + amount
         self._cache.set_until(key, str(value).encode(), expires_at)
         return value
 

@@ -262,8 +262,9 @@ class Cache(Protocol):
 
     async def delete_many(self, keys: Sequence[str]) -> None: ...
 
-    async def incr(self, key: str, ttl_s: float) -> int:
-        """Add one to a counter that starts its TTL when created; returns the new value."""
+    async def incr(self, key: str, ttl_s: float, amount: int = 1) -> int:
+        """Add `amount` to a counter that starts its TTL when created; returns the new
+        value."""
 
 
 class EventBus(Protocol):

@@ -36,10 +36,10 @@ class RedisCache:
             async with redis_errors("delete"):
                 await self._client.delete(*keys)
 
-    async def incr(self, key: str, ttl_s: float) -> int:
-        """INCR and an expiry set only when the counter is created (PEXPIRE NX), atomically."""
+    async def incr(self, key: str, ttl_s: float, amount: int = 1) -> int:
+        """INCRBY and an expiry set only when the counter is created (PEXPIRE NX), atomically."""
         async with redis_errors("incr"), self._client.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
+            pipe.incrby(key, amount)
             pipe.pexpire(key, max(1, int(ttl_s * 1000)), nx=True)
             value, _ = await pipe.execute()
         return int(value)

@@ -22,6 +22,7 @@ _UNTHROTTLED = {
     "refreshes_per_minute": 1_000_000,
     "log_ins_per_account": 1_000_000,
     "anonymous_searches_per_minute": 1_000_000,
+    "read_points_per_hour": 1_000_000_000,
 }
 
 
