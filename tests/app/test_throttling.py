@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
+from app import throttle
+from app.errors import RateLimited
 from app.settings import Limits
+from storage.memory import InProcessCache
 from tests.support.client import GraphQLClient, embedded_settings, running_app
 
 LIMITS = Limits(
@@ -77,3 +80,26 @@ def test_anonymous_search_is_limited_and_a_logged_in_one_is_not(client: GraphQLC
     assert [_limited(a) for a in answers] == [False, False, True]
     token = client.sign_up("reader")["accessToken"]
     assert all(_code(client.post(query, token=token)) is None for _ in range(5))
+
+
+async def test_a_burst_across_a_windows_edge_gets_the_limit_not_twice_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cache = InProcessCache()
+    now = [6_000_000 * 60 - 1.0]  # one second before a minute turns
+    monkeypatch.setattr(throttle, "_clock", lambda: now[0])
+
+    async def attempt() -> bool:
+        try:
+            await throttle.spend(cache, "log_in", "10.0.0.1", 5, 60, "log-in attempts")
+        except RateLimited:
+            return False
+        return True
+
+    before = [await attempt() for _ in range(5)]
+    now[0] += 2  # the next window, one second in
+    after = [await attempt() for _ in range(5)]
+    assert before == [True] * 5
+    assert after == [False] * 5  # the five before still count, almost in full
+    now[0] += 120  # refused attempts count too: hammering keeps a client out; quiet lets it in
+    assert await attempt()
