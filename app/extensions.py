@@ -21,11 +21,11 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType
 
+from app import throttle
 from app.cost import operation_cost
 from app.errors import BadInput, RateLimited, UserError
 from app.metrics import METRICS
 from app.settings import Settings
-from app.throttle import client_address
 from storage.errors import StorageError, Unavailable
 from storage.instrumented import start_counting, stop_counting
 
@@ -134,7 +134,7 @@ class ReadBudget(SchemaExtension):
             who = (
                 f"user:{viewer}"
                 if viewer is not None
-                else f"address:{client_address(graphql_context.request)}"
+                else f"address:{throttle.client_address(graphql_context.request)}"
             )
             now = time.time()
             window = int(now // READ_WINDOW_S)
@@ -164,7 +164,8 @@ class ReadBudget(SchemaExtension):
 
 
 class MutationRateLimit(SchemaExtension):
-    """At most N mutations a minute per user, counted in the cache (shared with Redis)."""
+    """At most N mutations a minute per user, counted like every other throttle
+    (app/throttle.py: a sliding window in the cache, failing open)."""
 
     def __init__(self, per_minute: int) -> None:
         self._per_minute = per_minute
@@ -173,17 +174,14 @@ class MutationRateLimit(SchemaExtension):
         context = self.execution_context
         viewer = getattr(context.context, "viewer_id", None)
         if context.operation_type == OperationType.MUTATION and viewer is not None:
-            cache = context.context.chirp.stores.cache
-            window = int(time.time() // 60)
-            try:
-                used = await cache.incr(f"ratelimit:mutations:{viewer}:{window}", 60)
-            except StorageError:  # fail open: a cache outage must not stop every write
-                used = 0
-            if used > self._per_minute:
-                raise RateLimited(
-                    f"Too many changes: at most {self._per_minute} a minute. Try again shortly.",
-                    retryAfterSeconds=60 - int(time.time() % 60),
-                )
+            await throttle.spend(
+                context.context.chirp.stores.cache,
+                "mutations",
+                str(viewer),
+                self._per_minute,
+                60,
+                f"changes: at most {self._per_minute} a minute",
+            )
         yield
 
 
