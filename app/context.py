@@ -9,6 +9,7 @@ from typing import Any
 from app import throttle
 from app.container import Chirp
 from app.errors import Unauthenticated
+from app.tokens import AccessClaims
 from loaders import Loaders
 
 
@@ -20,6 +21,7 @@ class Context:
     response: Any = None
     auth_error: str | None = None
     connection_params: Any = None
+    claims: AccessClaims | None = None  # of the access token, when one was honoured
     extra: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
@@ -34,6 +36,13 @@ class Context:
         """One use of `bucket` by this request's client address (see app/throttle.py)."""
         address = throttle.client_address(self.request)
         await throttle.spend(self.chirp.stores.cache, bucket, address, limit, window_s, what)
+
+    async def require_live_session(self) -> None:
+        """For a long-lived subscription: refuse to go on once the token's session has
+        ended (logOut, a replayed refresh token) or its user is gone."""
+        claims = self.claims
+        if claims is not None and not await self.chirp.authenticator.still_honoured(claims):
+            raise Unauthenticated("Your session has ended; log in again.")
 
     def require_viewer(self) -> int:
         if self.viewer_id is None:

@@ -133,12 +133,14 @@ class ChirpGraphQL(GraphQL[Context, None]):
         if not token:
             return None
         try:
-            viewer = await self._chirp.authenticator.viewer(token)
+            claims = await self._chirp.authenticator.honoured(token)
         except StorageError:  # who is asking cannot be told: retryable, not a crash
             raise HTTPException(503, STORE_DOWN) from None
-        if viewer is None:
+        if claims is None:
             context.auth_error = INVALID_TOKEN
-        return viewer
+            return None
+        context.claims = claims
+        return claims.user_id
 
     async def get_context(self, request: HTTPConnection, response: Any = None) -> Context:
         context = Context(chirp=self._chirp, viewer_id=None, request=request, response=response)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.readthrough import ReadThrough
-from app.tokens import AccessTokens
+from app.tokens import AccessClaims, AccessTokens
 from storage.errors import Unavailable
 from storage.ports import SessionStore
 from storage.records import UserRecord, utcnow
@@ -81,15 +81,22 @@ class Authenticator:
         self._revocations = revocations
         self._users = users
 
-    async def viewer(self, access_token: str) -> int | None:
-        """The user an access token speaks for, or None if it is not to be honoured."""
+    async def honoured(self, access_token: str) -> AccessClaims | None:
+        """The claims of an access token to be honoured (its `user_id` is the viewer), or
+        None if it is not to be."""
         claims = self._tokens.verify(access_token)
         if claims is None:
             return None
+        return claims if await self.still_honoured(claims) else None
+
+    async def still_honoured(self, claims: AccessClaims) -> bool:
+        """Whether a token honoured once still is: its session not ended (logOut, a replayed
+        refresh token), its user still there. A long-lived websocket asks before each event
+        it delivers; both answers come from the caches."""
         revoked, [user] = await asyncio.gather(
             self._revoked(claims.session_id), self._users.get_many([claims.user_id])
         )
-        return None if revoked or user is None else user.id
+        return not revoked and user is not None
 
     async def _revoked(self, session_id: int) -> bool:
         """A revocation lives on the shard of its session id, which may be down while the

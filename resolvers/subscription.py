@@ -49,10 +49,12 @@ class Subscription:
         async with events.subscribe(subscription_channels(viewer, celebrities)) as stream:
             replayed: set[int] = set()
             if resume_after is not None:
+                await info.context.require_live_session()
                 for tweet in await _missed(info, resume_after):
                     replayed.add(tweet.id)
                     yield _added(tweet)
             async for message in stream:
+                await info.context.require_live_session()  # no events after logOut
                 event = LiveEvent.decode(message.data)
                 tweet_id = event.tweet_id
                 if event.type is LiveEventType.DELETED:

@@ -38,7 +38,8 @@ from storage.search_text import fold
 
 MAPPING_VERSION = 1
 DEFAULT_ALIAS = "chirp-tweets"
-REQUEST_TIMEOUT_S = 10
+REQUEST_TIMEOUT_S = 10  # writes (bulk indexing runs in jobs, which retry)
+READ_TIMEOUT_S = 3  # reads someone is waiting on: a slow cluster answers UNAVAILABLE soon
 PREVIOUS_WINDOW_HOURS = 24
 MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
@@ -95,6 +96,7 @@ def _source(document: SearchDocument) -> dict[str, Any]:
 class ElasticsearchSearchIndex:
     def __init__(self, client: AsyncElasticsearch, alias: str) -> None:
         self._client = client
+        self._reader = client.options(request_timeout=READ_TIMEOUT_S)
         self._alias = alias
 
     async def index(self, documents: Sequence[SearchDocument]) -> None:
@@ -176,7 +178,7 @@ class ElasticsearchSearchIndex:
         if before is not None:
             body["search_after"] = [before]
         async with es_errors("search"):
-            found = await self._client.search(index=self._alias, body=body)
+            found = await self._reader.search(index=self._alias, body=body)
         return [int(hit["sort"][0]) for hit in found["hits"]["hits"]]
 
     async def trending(self, limit: int, now: datetime) -> list[Trend]:
@@ -198,7 +200,7 @@ class ElasticsearchSearchIndex:
             "aggs": {"recent": window(hour_ago, lte=end), "previous": window(start, lt=hour_ago)},
         }
         async with es_errors("trending"):
-            found = await self._client.search(index=self._alias, body=body)
+            found = await self._reader.search(index=self._alias, body=body)
         aggs = found["aggregations"]
         recent = {b["key"]: b["doc_count"] for b in aggs["recent"]["tags"]["buckets"]}
         previous = {b["key"]: b["doc_count"] for b in aggs["previous"]["tags"]["buckets"]}

@@ -32,7 +32,11 @@ from cassandra.cluster import (
     NoHostAvailable,
     Session,
 )
-from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, Statement, dict_factory
 
 from storage.errors import StorageError, Unavailable
@@ -42,6 +46,9 @@ MAX_IN_FLIGHT = 128
 ROWS_PER_BATCH = 40  # a counter update is ~110 bytes: 40 stay under the 5 KiB batch warning
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
+# A node that went away is retried after 0.5 s, doubling to at most 5 s: the driver's
+# default backs off to 10 minutes, so an outage would outlast the node by that long.
+RECONNECT = ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0)
 
 ONE = ConsistencyLevel.LOCAL_ONE  # timeline delivery: cheap, eventually consistent
 QUORUM = ConsistencyLevel.LOCAL_QUORUM  # follows, deletions, engagement: must be seen
@@ -86,6 +93,7 @@ def connect(url: CassandraUrl) -> tuple[Cluster, Session]:
         port=url.port,
         protocol_version=5,
         connect_timeout=CONNECT_TIMEOUT_S,
+        reconnection_policy=RECONNECT,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
     )
     try:
@@ -103,13 +111,27 @@ class CassandraSession:
         self._prepared: dict[tuple[str, bool], PreparedStatement] = {}
         self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
 
-    def _statement(self, cql: str, idempotent: bool) -> PreparedStatement:
+    async def _statement(self, cql: str, idempotent: bool) -> PreparedStatement:
+        """The prepared statement, prepared once. The driver only prepares synchronously,
+        so a first use waits in a thread, never blocking the event loop on a round trip
+        (or on a dead node's timeouts)."""
         key = (cql, idempotent)
-        prepared = self._prepared.get(key)
-        if prepared is None:
-            prepared = self._session.prepare(cql.replace("{ks}", self.keyspace))
-            prepared.is_idempotent = idempotent
-            self._prepared[key] = prepared
+        cached = self._prepared.get(key)
+        if cached is not None:
+            return cached
+        text = cql.replace("{ks}", self.keyspace)
+        try:
+            prepared = await asyncio.to_thread(self._prepare, text)
+        except (NoHostAvailable, OperationTimedOut) as error:
+            raise Unavailable(f"Cassandra failed: {type(error).__name__}: {error}") from error
+        except DriverException as error:
+            raise StorageError(f"Cassandra refused: {error}") from error
+        prepared.is_idempotent = idempotent
+        self._prepared[key] = prepared
+        return prepared
+
+    def _prepare(self, text: str) -> PreparedStatement:
+        prepared: PreparedStatement = self._session.prepare(text)
         return prepared
 
     async def run(
@@ -121,7 +143,7 @@ class CassandraSession:
         idempotent: bool = True,
     ) -> list[dict[str, Any]]:
         """Execute one statement ({ks} is the keyspace); its rows (first page: callers LIMIT)."""
-        bound = self._statement(cql, idempotent).bind(params)
+        bound = (await self._statement(cql, idempotent)).bind(params)
         bound.consistency_level = consistency
         return await self._execute(bound)
 
@@ -131,7 +153,7 @@ class CassandraSession:
         """One statement for many rows of ONE partition, sent as an unlogged batch: a single
         mutation, or for a conditional statement a single lightweight transaction that
         applies to every row or to none. Keep batches small (tens of rows)."""
-        statement = self._statement(cql, idempotent)
+        statement = await self._statement(cql, idempotent)
         batch = BatchStatement(BatchType.UNLOGGED, consistency_level=QUORUM)
         for row in rows:
             batch.add(statement, row)
@@ -158,7 +180,7 @@ class CassandraSession:
         replica. Counter updates (`counter=True`) are not idempotent: never retried."""
         if not rows:
             return
-        statement = self._statement(cql, not counter)
+        statement = await self._statement(cql, not counter)
         groups: dict[Any, list[Any]] = {}
         for params in rows:
             bound = statement.bind(params)

@@ -64,3 +64,42 @@ def test_posts_made_while_elasticsearch_is_down_are_found_once_it_is_back(
         assert sorted(e["node"]["text"] for e in texts) == sorted(
             [f"{word} before"] + [f"{word} during {n}" for n in range(3)]
         )
+
+
+def test_a_slow_elasticsearch_costs_search_only_and_recovers_alone(
+    tmp_path: Path, proxy: Proxy
+) -> None:
+    word = f"slow{secrets.token_hex(4)}"
+    settings = embedded_settings(tmp_path, search_url=f"http://127.0.0.1:{proxy.port}")
+    with running_app(settings) as client:
+        alice = client.sign_up("alice")
+        token = alice["accessToken"]
+        reader = client.sign_up("reader")["accessToken"]
+        client.follow(reader, alice["user"]["id"])
+        client.post_tweet(token, f"{word} before")
+        eventually(lambda: client.data(SEARCH, {"q": word})["search"]["edges"])
+
+        proxy.delay_s = 6.0  # every answer from Elasticsearch now takes 6 s
+        started = time.monotonic()
+        body = client.post(SEARCH, {"q": word})
+        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"  # retryable
+        assert time.monotonic() - started < 5, "a slow search must give up, not hang"
+        started = time.monotonic()
+        client.post_tweet(token, f"{word} during")  # posting does not wait for search
+        eventually(lambda: f"{word} during" in str(client.home(reader)), timeout_s=5)
+        assert time.monotonic() - started < 5
+        ready = client.http.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["unavailable"] == ["elasticsearch"]
+
+        proxy.delay_s = 0.0
+        texts = eventually(
+            lambda: (
+                (edges := client.data(SEARCH, {"q": word})["search"]["edges"])
+                and len(edges) == 2
+                and edges
+            ),
+            timeout_s=30,
+        )
+        assert sorted(e["node"]["text"] for e in texts) == [f"{word} before", f"{word} during"]
+        assert client.http.get("/readyz").status_code == 200

@@ -218,3 +218,42 @@ async def test_unexpected_errors_are_masked_over_websockets(
         assert error["message"] == "Unexpected error."
         assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
         assert "secret detail" not in str(message)
+
+
+async def test_a_live_timeline_stops_when_its_session_logs_out(base_url: str) -> None:
+    async with httpx2.AsyncClient(base_url=base_url) as http:
+        author = await sign_up(http, "author")
+        data = await gql(
+            http,
+            """mutation($i: SignUpInput!) {
+                 signUp(input: $i) { accessToken refreshToken user { id } } }""",
+            {"i": {"username": "reader", "email": "reader@example.com", "password": "longenough"}},
+        )
+        reader = data["signUp"]
+        await gql(
+            http,
+            "mutation($id: ID!) { follow(userId: $id) { status } }",
+            {"id": author["user"]["id"]},
+            reader["accessToken"],
+        )
+        async with ws_connect(base_url) as socket:
+            client = Subscriber(socket)
+            assert (await client.init(reader["accessToken"]))["type"] == "connection_ack"
+            await client.subscribe("home", HOME)
+            await post(http, author["accessToken"], "seen while logged in")
+            first = await client.next_payload()
+            assert first["payload"]["data"]["homeTimeline"]["tweet"]["text"] == (
+                "seen while logged in"
+            )
+
+            logged_out = await gql(
+                http, "mutation($t: String!) { logOut(refreshToken: $t) }",
+                {"t": reader["refreshToken"]},
+            )  # fmt: skip
+            assert logged_out["logOut"] is True
+            await post(http, author["accessToken"], "after the reader left")
+            ended = await client.next_payload()
+            assert "after the reader left" not in str(ended)
+            assert ended["type"] == "next" and ended["id"] == "home"
+            assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+            assert (await client.next_payload())["type"] == "complete"

@@ -1,4 +1,5 @@
-"""A TCP proxy on loopback that a test can stop and start, to cut a real server off."""
+"""A TCP proxy on loopback that a test can stop and start, to cut a real server off, or
+slow down (`delay_s` holds back every answer from the server that long)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ class Proxy:
         self._thread.start()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self.delay_s = 0.0
 
     def _call(self, coroutine: Any) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
@@ -57,12 +59,18 @@ class Proxy:
             return
         self._writers.update({writer, upstream_writer})
 
-        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        async def pipe(
+            source: asyncio.StreamReader, sink: asyncio.StreamWriter, answers: bool
+        ) -> None:
             with contextlib.suppress(OSError, RuntimeError):
                 while data := await source.read(65536):
+                    if answers and self.delay_s:
+                        await asyncio.sleep(self.delay_s)
                     sink.write(data)
                     await sink.drain()
             sink.close()
 
-        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        await asyncio.gather(
+            pipe(reader, upstream_writer, False), pipe(upstream_reader, writer, True)
+        )
         self._writers.difference_update({writer, upstream_writer})
