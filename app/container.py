@@ -11,8 +11,9 @@ from app.invalidation import Invalidation
 from app.jobs import STREAMS, Jobs, build_handlers
 from app.jobs.base import JobDeps, JobHandler
 from app.live import LiveEvents
+from app.policy import Gate
 from app.readthrough import ReadThrough
-from app.services import accounts
+from app.services import accounts, safety
 from app.services.celebrities import Celebrities
 from app.services.delete_tweet import DeleteTweet
 from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
@@ -89,6 +90,11 @@ class Services:
     follow_user: FollowUser
     unfollow_user: UnfollowUser
     answer_follow_request: AnswerFollowRequest
+    block_user: safety.BlockUser
+    unblock_user: safety.UnblockUser
+    mute_user: safety.MuteUser
+    unmute_user: safety.UnmuteUser
+    muted_words: safety.MutedWords
     search_tweets: SearchTweets
     celebrities: Celebrities
     create_media_upload: CreateMediaUpload
@@ -107,6 +113,7 @@ def _services(
 ) -> Services:
     sessions = accounts.SessionOpener(stores.sessions, tokens, ids, settings.refresh_token_ttl_s)
     jobs = Jobs(stores.queues)
+    gate = Gate(stores.safety, stores.graph, tweet_cache, user_cache)
     return Services(
         sign_up=accounts.SignUp(stores.users, ids, sessions),
         log_in=accounts.LogIn(stores.users, sessions),
@@ -116,15 +123,20 @@ def _services(
         log_out=accounts.LogOut(stores.sessions, revocations),
         update_profile=accounts.UpdateProfile(stores.users, user_cache),
         update_settings=accounts.UpdateSettings(stores.users, user_cache),
-        post_tweet=PostTweet(stores, jobs, ids, tweet_cache, user_cache),
+        post_tweet=PostTweet(stores, jobs, ids, gate),
         delete_tweet=DeleteTweet(stores, jobs, tweet_cache),
-        like_tweet=LikeTweet(stores, tweet_cache, user_cache),
-        unlike_tweet=UnlikeTweet(stores, tweet_cache, user_cache),
-        retweet=Retweet(stores, jobs, tweet_cache, user_cache, ids),
-        undo_retweet=UndoRetweet(stores, jobs, tweet_cache, user_cache),
-        follow_user=FollowUser(stores, jobs, user_cache),
-        unfollow_user=UnfollowUser(stores, jobs, user_cache),
-        answer_follow_request=AnswerFollowRequest(stores, jobs, user_cache),
+        like_tweet=LikeTweet(stores, gate, tweet_cache),
+        unlike_tweet=UnlikeTweet(stores, gate, tweet_cache),
+        retweet=Retweet(stores, gate, tweet_cache, jobs, ids),
+        undo_retweet=UndoRetweet(stores, gate, tweet_cache, jobs),
+        follow_user=FollowUser(stores, jobs, user_cache, gate),
+        unfollow_user=UnfollowUser(stores, jobs, user_cache, gate),
+        answer_follow_request=AnswerFollowRequest(stores, jobs, user_cache, gate),
+        block_user=safety.BlockUser(stores, jobs, user_cache),
+        unblock_user=safety.UnblockUser(stores, jobs, user_cache),
+        mute_user=safety.MuteUser(stores, jobs, user_cache),
+        unmute_user=safety.UnmuteUser(stores, jobs, user_cache),
+        muted_words=safety.MutedWords(stores),
         celebrities=celebrities,
         create_media_upload=CreateMediaUpload(stores.media, ids),
         search_tweets=SearchTweets(stores),

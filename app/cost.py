@@ -41,6 +41,8 @@ LIST_SIZES: Mapping[str, tuple[str, int]] = {
             "replies",
             "search",
             "followRequests",
+            "blocked",
+            "muted",
         )
     },
     "trending": ("limit", 10),

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from aiodataloader import DataLoader
+
 from app.container import Chirp
+from app.policy import ANONYMOUS, Policy
 from loaders.pages import Pages
 from loaders.tweets import (
     LikedByViewerLoader,
@@ -18,11 +23,26 @@ from loaders.users import (
     UserByIdLoader,
     UserStatsByIdLoader,
 )
+from storage.ports import SafetyStore
+from storage.records import Relations, utcnow
+
+
+class RelationsLoader(DataLoader[int, Relations]):
+    def __init__(self, safety: SafetyStore) -> None:
+        super().__init__()
+        self._safety = safety
+
+    async def batch_load_fn(self, ids: Sequence[int]) -> list[Relations]:
+        now = utcnow()
+        return [await self._safety.relations(user_id, now) for user_id in ids]
 
 
 class Loaders:
     def __init__(self, chirp: Chirp, viewer_id: int | None) -> None:
         stores = chirp.stores
+        self._viewer_id = viewer_id
+        self._relations = RelationsLoader(stores.safety)
+        self._policy: Policy | None = None if viewer_id is not None else ANONYMOUS
         self.user_by_id = UserByIdLoader(chirp.user_cache)
         self.user_stats_by_id = UserStatsByIdLoader(stores.users)
         self.tweet_by_id = TweetByIdLoader(chirp.tweet_cache)
@@ -39,7 +59,7 @@ class Loaders:
             self.retweeted_by_viewer = RetweetedByViewerLoader(stores.engagement, viewer_id)
             self.requested_by_viewer = RequestedByViewerLoader(stores.graph, viewer_id)
         self.visible_tweet_by_id = VisibleTweetByIdLoader(
-            self.tweet_by_id, self.user_by_id, self.followed_by_viewer, viewer_id
+            self.tweet_by_id, self.user_by_id, self.followed_by_viewer, self.policy
         )
         self.pages = Pages(
             stores.timelines,
@@ -49,4 +69,14 @@ class Loaders:
             self.followed_by_viewer,
             viewer_id,
             chirp.services.celebrities.ids,
+            self.policy,
         )
+
+    async def policy(self) -> Policy:
+        """The viewer's policy: their relations are read once per request (none when
+        anonymous)."""
+        if self._policy is None:
+            assert self._viewer_id is not None
+            relations = await self._relations.load(self._viewer_id)
+            self._policy = self._policy or Policy(self._viewer_id, relations)
+        return self._policy

@@ -1,21 +1,26 @@
-"""Connection pages over the stores' clustering order, with every read-path rule applied:
-deleted and protected tweets are skipped, and a home timeline shows only the viewer's own
-tweets and those of accounts the viewer follows right now (unfollow is strongly consistent,
-even before the clean-up job has run)."""
+"""Connection pages over the stores' clustering order, with every read-path rule of
+app/policy.py applied: what the viewer may not see is skipped on every page; feeds (the
+home timeline and search) also skip what the viewer mutes; a home timeline shows only the
+viewer's own tweets and those of accounts the viewer follows right now (unfollow and block
+are strongly consistent, even before the clean-up job has run); follow lists leave out
+accounts blocked either way."""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from aiodataloader import DataLoader
 
+from app.policy import Policy
 from storage.ports import FollowGraph, Position, TimelineStore
 from storage.records import FollowEdge, TimelineEntry, TimelineKind, TweetRecord
 
 MAX_SCAN_ROUNDS = 4  # bounded work for a page full of hidden tweets
+MAX_ROUND_ENTRIES = 400
 
 Fetch = Callable[[int, Position | None], Awaitable[list[TimelineEntry]]]
 
@@ -43,6 +48,7 @@ class Pages:
         followed_by_viewer: DataLoader[int, bool] | None,
         viewer_id: int | None,
         celebrities: Callable[[], Awaitable[Sequence[int]]],
+        policy: Callable[[], Awaitable[Policy]],
     ) -> None:
         self._timelines = timelines
         self._graph = graph
@@ -51,6 +57,7 @@ class Pages:
         self._followed = followed_by_viewer
         self._viewer_id = viewer_id
         self._celebrities = celebrities
+        self._policy = policy
 
     def _timeline(self, kind: TimelineKind, owner_id: int) -> Fetch:
         async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
@@ -66,7 +73,7 @@ class Pages:
         for celebrity in await self.followed_celebrities():
             sources.append(self._timeline(TimelineKind.AUTHOR, celebrity))
         fetch = sources[0] if len(sources) == 1 else _merged(sources)
-        return await self._scan(fetch, first, after, True)
+        return await self._scan(fetch, first, after, home=True)
 
     async def followed_celebrities(self) -> list[int]:
         celebrities = [c for c in await self._celebrities() if c != self._viewer_id]
@@ -87,34 +94,52 @@ class Pages:
 
         return await self._scan(fetch, first, after)
 
-    async def scan(self, fetch: Fetch, first: int, after: Position | None) -> TweetPage:
-        """Any source of entries in timeline order (search results, say)."""
-        return await self._scan(fetch, first, after)
+    async def feed(self, fetch: Fetch, first: int, after: Position | None) -> TweetPage:
+        """Any source of entries in timeline order that is a feed (search results, say):
+        muted accounts and words are left out too."""
+        return await self._scan(fetch, first, after, feed=True)
 
     async def followers(self, user_id: int, first: int, after: int | None) -> FollowPage:
-        edges = await self._graph.followers_page(user_id, first + 1, after)
-        return FollowPage(edges[:first], len(edges) > first)
+        return await self._follows(self._graph.followers_page, user_id, first, after)
 
     async def follow_requests(self, user_id: int, first: int, after: int | None) -> FollowPage:
-        edges = await self._graph.requests_page(user_id, first + 1, after)
-        return FollowPage(edges[:first], len(edges) > first)
+        return await self._follows(self._graph.requests_page, user_id, first, after)
 
     async def following(self, user_id: int, first: int, after: int | None) -> FollowPage:
-        edges = await self._graph.following_page(user_id, first + 1, after)
-        return FollowPage(edges[:first], len(edges) > first)
+        return await self._follows(self._graph.following_page, user_id, first, after)
+
+    async def _follows(
+        self,
+        page: Callable[[int, int, int | None], Awaitable[list[FollowEdge]]],
+        user_id: int,
+        first: int,
+        after: int | None,
+    ) -> FollowPage:
+        edges, policy = await asyncio.gather(page(user_id, first + 1, after), self._policy())
+        shown = set(policy.listed(edge.other_id for edge in edges[:first]))
+        return FollowPage([e for e in edges[:first] if e.other_id in shown], len(edges) > first)
 
     async def _scan(
-        self, fetch: Fetch, first: int, after: Position | None, home: bool = False
+        self,
+        fetch: Fetch,
+        first: int,
+        after: Position | None,
+        *,
+        home: bool = False,
+        feed: bool = False,
     ) -> TweetPage:
         items: list[tuple[Position, TweetRecord]] = []
         position = after
+        seen = shown = 0
         for _ in range(MAX_SCAN_ROUNDS):
-            want = first - len(items) + 1
+            want = _wanted(first - len(items), seen, shown)
             entries = await fetch(want, position)
-            kept = await self._keep(entries, home)
+            kept = await self._keep(entries, home, feed or home)
+            seen += len(entries)
             for entry, tweet in zip(entries, kept, strict=True):
                 if tweet is None:
                     continue
+                shown += 1
                 if len(items) == first:
                     return TweetPage(items, True, items[-1][0])
                 items.append((entry.position, tweet))
@@ -125,10 +150,14 @@ class Pages:
         end = position if position is not None else (items[-1][0] if items else None)
         return TweetPage(items, True, end)
 
-    async def _keep(self, entries: list[TimelineEntry], home: bool) -> list[TweetRecord | None]:
+    async def _keep(
+        self, entries: list[TimelineEntry], home: bool, feed: bool
+    ) -> list[TweetRecord | None]:
         if not entries:
             return []
         tweets = await self._visible.load_many([entry.tweet_id for entry in entries])
+        if feed:
+            tweets = await self._unmuted(tweets)
         if not home or self._followed is None:
             return tweets
         others = list({e.author_id for e in entries if e.author_id != self._viewer_id})
@@ -137,6 +166,33 @@ class Pages:
             tweet if entry.author_id == self._viewer_id or followed[entry.author_id] else None
             for entry, tweet in zip(entries, tweets, strict=True)
         ]
+
+    async def _unmuted(self, tweets: list[TweetRecord | None]) -> list[TweetRecord | None]:
+        policy = await self._policy()
+        return [
+            tweet if tweet is None or not policy.mutes(tweet, await self.original(tweet)) else None
+            for tweet in tweets
+        ]
+
+    async def original(self, tweet: TweetRecord) -> TweetRecord | None:
+        """What a retweet retweets (already loaded: the visible loader checked it)."""
+        if tweet.retweet_of_tweet_id is None:
+            return None
+        return await self._visible.load(tweet.retweet_of_tweet_id)
+
+    async def muted(self, tweet: TweetRecord) -> bool:
+        """Whether the viewer mutes this tweet (for the live timeline)."""
+        return (await self._policy()).mutes(tweet, await self.original(tweet))
+
+
+def _wanted(missing: int, seen: int, shown: int) -> int:
+    """Entries to read for `missing` more tweets (plus one, to tell if there is a next
+    page): as many as were needed so far for each one shown, so a timeline that is mostly
+    hidden (muted, blocked, deleted) is read in one or two rounds, not one per few tweets."""
+    if not seen:
+        return missing + 1
+    per_shown = seen / max(shown, 1)
+    return min(MAX_ROUND_ENTRIES, math.ceil(missing * per_shown) + 1)
 
 
 def _merged(sources: list[Fetch]) -> Fetch:

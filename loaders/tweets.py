@@ -1,13 +1,13 @@
 """Tweet loaders, including the one every read path goes through: VisibleTweetByIdLoader
-hides deleted tweets and protected tweets the viewer may not see."""
+answers only the tweets app/policy.py lets the viewer see."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiodataloader import DataLoader
 
-from app.privacy import may_see_author, needs_follow_check
+from app.policy import Policy
 from app.readthrough import ReadThrough
 from storage.ports import EngagementStore
 from storage.records import TweetCounts, TweetRecord
@@ -52,50 +52,53 @@ class RetweetedByViewerLoader(DataLoader[int, bool]):
 
 
 class VisibleTweetByIdLoader(DataLoader[int, TweetRecord | None]):
-    """A tweet the viewer may see, or None (missing, deleted, or protected from them)."""
+    """A tweet the viewer may see, or None (missing, deleted, blocked or protected from
+    them): the policy's verdict, with the viewer's relations read once per request."""
 
     def __init__(
         self,
         tweets: DataLoader[int, TweetRecord | None],
         users: DataLoader,  # UserByIdLoader
         followed: DataLoader[int, bool] | None,  # FollowedByViewerLoader, None when anonymous
-        viewer_id: int | None,
+        policy: Callable[[], Awaitable[Policy]],
     ) -> None:
         super().__init__()
         self._tweets = tweets
         self._users = users
         self._followed = followed
-        self._viewer_id = viewer_id
+        self._policy = policy
 
     async def batch_load_fn(self, ids: Sequence[int]) -> list[TweetRecord | None]:
         tweets = await self._tweets.load_many(list(ids))
+        policy = await self._policy()
         live = [t for t in tweets if t is not None and not t.is_deleted]
         authors = await self._users.load_many(list({t.user_id for t in live}))
         by_id = {a.id: a for a in authors if a is not None}
-        to_check = [a.id for a in by_id.values() if needs_follow_check(self._viewer_id, a)]
+        to_check = [a.id for a in by_id.values() if policy.needs_follow_check(a)]
         follows: dict[int, bool] = {}
         if to_check and self._followed is not None:
             follows = dict(zip(to_check, await self._followed.load_many(to_check), strict=True))
         visible: list[TweetRecord | None] = []
         for tweet in tweets:
             author = by_id.get(tweet.user_id) if tweet is not None else None
-            ok = (
-                tweet is not None
-                and not tweet.is_deleted
-                and author is not None
-                and may_see_author(self._viewer_id, author, follows.get(author.id, False))
+            seen = author is not None and policy.sees_tweet(
+                tweet, author, follows.get(author.id, False)
             )
-            visible.append(tweet if ok else None)
-        return await self._hide_retweets_of_hidden(visible)
+            visible.append(tweet if seen else None)
+        return await self._hide_retweets_of_hidden(ids, visible)
 
     async def _hide_retweets_of_hidden(
-        self, visible: list[TweetRecord | None]
+        self, ids: Sequence[int], visible: list[TweetRecord | None]
     ) -> list[TweetRecord | None]:
-        """A retweet shows only while the viewer may see what it retweets."""
+        """A retweet shows only while the viewer may see what it retweets. An original in
+        this same batch is answered from it: loading it through this loader would wait for
+        the batch that is asking, forever."""
+        in_batch = dict(zip(ids, visible, strict=True))
         originals = [t.retweet_of_tweet_id for t in visible if t and t.retweet_of_tweet_id]
+        elsewhere = [o for o in dict.fromkeys(originals) if o not in in_batch]
         if not originals:
             return visible
-        seen = dict(zip(originals, await self.load_many(originals), strict=True))
+        seen = in_batch | dict(zip(elsewhere, await self.load_many(elsewhere), strict=True))
         return [
             None
             if t is not None and t.retweet_of_tweet_id and not seen[t.retweet_of_tweet_id]

@@ -20,6 +20,7 @@ from schema.inputs import (
 )
 from schema.media import MediaUpload
 from schema.node import database_id_of
+from schema.safety import MutedWord
 from schema.tweet import Tweet
 from schema.user import User
 
@@ -175,3 +176,50 @@ class Mutation:
         requester = database_id_of(user_id, "User", "userId")
         user = await info.context.chirp.services.answer_follow_request(viewer, requester, False)
         return FollowPayload(user=User.from_record(user), status=FollowStatus.NOT_FOLLOWING)
+
+    @strawberry.mutation(
+        description="Block a user: follows both ways end, and neither of you sees the other."
+    )
+    async def block(self, info: Info, user_id: strawberry.ID) -> User:
+        viewer = info.context.require_viewer()
+        target = database_id_of(user_id, "User", "userId")
+        return User.from_record(await info.context.chirp.services.block_user(viewer, target))
+
+    @strawberry.mutation(description="Lift a block (ended follows stay ended).")
+    async def unblock(self, info: Info, user_id: strawberry.ID) -> User:
+        viewer = info.context.require_viewer()
+        target = database_id_of(user_id, "User", "userId")
+        return User.from_record(await info.context.chirp.services.unblock_user(viewer, target))
+
+    @strawberry.mutation(
+        description="Keep a user's tweets and retweets out of your home timeline, live "
+        "timeline and search, for `expiresIn` seconds or for good; they can still be opened."
+    )
+    async def mute(self, info: Info, user_id: strawberry.ID, expires_in: int | None = None) -> User:
+        viewer = info.context.require_viewer()
+        target = database_id_of(user_id, "User", "userId")
+        muted = await info.context.chirp.services.mute_user(viewer, target, expires_in)
+        return User.from_record(muted)
+
+    @strawberry.mutation
+    async def unmute(self, info: Info, user_id: strawberry.ID) -> User:
+        viewer = info.context.require_viewer()
+        target = database_id_of(user_id, "User", "userId")
+        return User.from_record(await info.context.chirp.services.unmute_user(viewer, target))
+
+    @strawberry.mutation(
+        description="Keep tweets with this word or #hashtag (whole words, any case) out of "
+        "your feeds, for `expiresIn` seconds or for good; returns your muted words."
+    )
+    async def add_muted_word(
+        self, info: Info, word: str, expires_in: int | None = None
+    ) -> list[MutedWord]:
+        viewer = info.context.require_viewer()
+        words = await info.context.chirp.services.muted_words.add(viewer, word, expires_in)
+        return [MutedWord.from_record(w) for w in words]
+
+    @strawberry.mutation(description="Stop muting a word; returns your muted words.")
+    async def remove_muted_word(self, info: Info, word: str) -> list[MutedWord]:
+        viewer = info.context.require_viewer()
+        words = await info.context.chirp.services.muted_words.remove(viewer, word)
+        return [MutedWord.from_record(w) for w in words]

@@ -110,7 +110,7 @@ class Query:
         if index_query is None:
             return Timeline.empty()
 
-        page = await info.context.loaders.pages.scan(service.pages(index_query), size, position)
+        page = await info.context.loaders.pages.feed(service.pages(index_query), size, position)
         return await Timeline.build(info, page)
 
     @strawberry.field(description="Hashtags rising in the last hour, best first.")

@@ -68,6 +68,7 @@ class Subscription:
                 if tweet_id in replayed:
                     continue
                 info.context.reset_loaders()  # each event reads fresh, not the first event's data
-                visible = await info.context.loaders.visible_tweet_by_id.load(tweet_id)
-                if visible is not None:
+                loaders = info.context.loaders
+                visible = await loaders.visible_tweet_by_id.load(tweet_id)
+                if visible is not None and not await loaders.pages.muted(visible):
                     yield _added(visible)

@@ -97,7 +97,9 @@ class Tweet(Node):
     async def mentions(self, info: Info) -> list[UserRef]:
         from schema.user import User
 
-        users = await info.context.loaders.user_by_id.load_many(list(self.record.mentions))
+        policy = await info.context.loaders.policy()
+        shown = policy.listed(self.record.mentions)
+        users = await info.context.loaders.user_by_id.load_many(shown)
         return [User.from_record(user) for user in users if user is not None]
 
     def _count(self, info: Info, pick: Callable[[TweetCounts], int]) -> int | Awaitable[int]:

@@ -8,8 +8,11 @@ import strawberry
 
 from app.context import Context
 from app.cursors import decode_id_cursor, decode_position
+from app.errors import Forbidden
+from app.services.safety import relations_page
 from schema.follow import Follow, FollowConnection
 from schema.node import Node, to_global_id
+from schema.safety import AccountConnection, MutedWord
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from storage.records import UserRecord, UserStats
 
@@ -88,12 +91,28 @@ class User(Node):
         loader = info.context.loaders.requested_by_viewer
         return loader is not None and await loader.load(self.record.id)
 
+    @strawberry.field(description="Does the viewer block this user.")
+    async def viewer_blocks(self, info: Info) -> bool:
+        return self.record.id in (await info.context.loaders.policy()).relations.blocking
+
+    @strawberry.field(
+        description="Does this user block the viewer (then nothing of theirs is shown)."
+    )
+    async def blocks_viewer(self, info: Info) -> bool:
+        return self.record.id in (await info.context.loaders.policy()).relations.blocked_by
+
+    @strawberry.field(description="Does the viewer mute this user.")
+    async def viewer_mutes(self, info: Info) -> bool:
+        return self.record.id in (await info.context.loaders.policy()).relations.muting
+
     async def _may_see_tweets(self, info: Info) -> bool:
-        viewer = info.context.viewer_id
-        if not self.record.protected or viewer == self.record.id:
-            return True
+        """The policy's answer for this account's tweets, likes and follow lists."""
+        policy = await info.context.loaders.policy()
+        follows = False
         loader = info.context.loaders.followed_by_viewer
-        return loader is not None and await loader.load(self.record.id)
+        if policy.needs_follow_check(self.record) and loader is not None:
+            follows = await loader.load(self.record.id)
+        return policy.sees_tweets_of(self.record, follows)
 
     @strawberry.field(description="What this user posted, newest first (the profile page).")
     async def tweets(
@@ -156,3 +175,35 @@ class User(Node):
             ],
             page.has_next,
         )
+
+    def _own(self, info: Info, what: str) -> int:
+        viewer = info.context.require_viewer()
+        if viewer != self.record.id:
+            raise Forbidden(f"Only the account itself can read its {what}.")
+        return viewer
+
+    @strawberry.field(description="Accounts you block (only on `me`).")
+    async def blocked(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> AccountConnection:
+        size, cursor = page_size(first), decode_id_cursor(after)
+        viewer = self._own(info, "blocks")
+        edges, more = await relations_page(
+            info.context.chirp.stores, "blocked", viewer, size, cursor
+        )
+        return AccountConnection.from_edges(edges, more)
+
+    @strawberry.field(description="Accounts you mute, while their mute lasts (only on `me`).")
+    async def muted(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> AccountConnection:
+        size, cursor = page_size(first), decode_id_cursor(after)
+        viewer = self._own(info, "mutes")
+        edges, more = await relations_page(info.context.chirp.stores, "muted", viewer, size, cursor)
+        return AccountConnection.from_edges(edges, more)
+
+    @strawberry.field(description="Words and #hashtags you mute, A to Z (only on `me`).")
+    async def muted_words(self, info: Info) -> list[MutedWord]:
+        viewer = self._own(info, "muted words")
+        words = await info.context.chirp.services.muted_words.current(viewer)
+        return [MutedWord.from_record(word) for word in words]

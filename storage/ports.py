@@ -18,6 +18,8 @@ from storage.records import (
     Event,
     FollowEdge,
     Job,
+    RelationEdge,
+    Relations,
     SearchDocument,
     SearchQuery,
     SessionRecord,
@@ -184,6 +186,45 @@ class FollowGraph(Protocol):
 
     async def has_requested_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
         """For each (follower, followee): is a request pending."""
+
+
+class SafetyStore(Protocol):
+    """Blocks (both directions), mutes (which may expire) and muted words."""
+
+    async def block(self, blocker_id: int, blocked_id: int, at: datetime) -> bool:
+        """True if the block is new."""
+
+    async def unblock(self, blocker_id: int, blocked_id: int) -> bool:
+        """True if a block was removed."""
+
+    async def blocks_page(
+        self, blocker_id: int, limit: int, after: int | None = None
+    ) -> list[RelationEdge]:
+        """Accounts blocker_id blocks, ordered by their id, strictly after `after`."""
+
+    async def mute(
+        self, muter_id: int, muted_id: int, at: datetime, expires_at: datetime | None
+    ) -> bool:
+        """Mute (again: the new expiry replaces the old); True if it was not muted."""
+
+    async def unmute(self, muter_id: int, muted_id: int) -> bool:
+        """True if an unexpired mute was removed."""
+
+    async def mutes_page(
+        self, muter_id: int, limit: int, after: int | None = None, now: datetime | None = None
+    ) -> list[RelationEdge]:
+        """Unexpired mutes of muter_id, ordered by the muted id, strictly after `after`."""
+
+    async def add_muted_word(
+        self, user_id: int, word: str, at: datetime, expires_at: datetime | None
+    ) -> bool:
+        """Add (again: the new expiry replaces the old) a normalized word; True if new."""
+
+    async def remove_muted_word(self, user_id: int, word: str) -> bool:
+        """True if an unexpired muted word was removed."""
+
+    async def relations(self, user_id: int, now: datetime) -> Relations:
+        """The user's blocks both ways, unexpired mutes and unexpired muted words, whole."""
 
 
 class EngagementStore(Protocol):

@@ -152,6 +152,37 @@ class FollowEdge:
 
 
 @dataclass(frozen=True, slots=True)
+class RelationEdge:
+    """One account a user blocks or mutes (`other_id`), since when, and until when (a mute
+    may expire; a block never does)."""
+
+    user_id: int
+    other_id: int
+    created_at: datetime
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MutedWord:
+    """A word or #hashtag a user hides, stored normalized (NFC, casefolded)."""
+
+    word: str
+    created_at: datetime
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Relations:
+    """Everything one user has set against others, and who has blocked them: read whole,
+    once per request (cached), so filtering a page costs no round trip per account."""
+
+    blocking: frozenset[int] = frozenset()  # accounts this user blocks
+    blocked_by: frozenset[int] = frozenset()  # accounts that block this user
+    muting: frozenset[int] = frozenset()  # accounts this user mutes (unexpired)
+    muted_words: tuple[MutedWord, ...] = ()  # unexpired
+
+
+@dataclass(frozen=True, slots=True)
 class SearchDocument:
     tweet_id: int
     author_id: int

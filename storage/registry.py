@@ -21,6 +21,7 @@ from storage.ports import (
     FollowGraph,
     JobQueues,
     MediaStore,
+    SafetyStore,
     SearchIndex,
     SessionStore,
     TimelineStore,
@@ -51,6 +52,10 @@ ADAPTERS: dict[str, dict[str, str]] = {
     "graph": {
         "sqlite": f"{_SQLITE}:open_follow_graph",
         "cassandra": "storage.cassandra:open_follow_graph",
+    },
+    "safety": {
+        "sqlite": f"{_SQLITE}:open_safety_store",
+        "cassandra": "storage.cassandra:open_safety_store",
     },
     "engagement": {
         "sqlite": f"{_SQLITE}:open_engagement_store",
@@ -124,6 +129,7 @@ class Stores:
     tweets: TweetStore
     timelines: TimelineStore
     graph: FollowGraph
+    safety: SafetyStore
     engagement: EngagementStore
     search: SearchIndex
     media: MediaStore
@@ -143,6 +149,7 @@ def port_urls(settings: Any) -> dict[str, str]:
         "tweets": settings.tweets_url,
         "timelines": settings.tweets_url,
         "graph": settings.tweets_url,
+        "safety": settings.tweets_url,
         "engagement": settings.tweets_url,
         "search": settings.search_url,
         "media": settings.media_url,
@@ -187,6 +194,7 @@ async def open_stores(settings: Any) -> Stores:
                 opened["timelines"], urls["cache"], resources
             )
             opened["graph"] = await _with_graph_cache(opened["graph"], urls["cache"], resources)
+            opened["safety"] = await _with_safety_cache(opened["safety"], urls["cache"], resources)
     except BaseException:
         await resources.close()
         raise
@@ -207,6 +215,14 @@ async def _with_graph_cache(graph: Any, cache_url: str, resources: Resources) ->
     from storage.redis.graph import RedisCachedFollowGraph
 
     return RedisCachedFollowGraph(graph, await shared_client(cache_url, resources))
+
+
+async def _with_safety_cache(safety: Any, cache_url: str, resources: Resources) -> Any:
+    """`relations:{id}` values in Redis in front of the safety store."""
+    from storage.redis.client import shared_client
+    from storage.redis.safety import RedisCachedSafetyStore
+
+    return RedisCachedSafetyStore(safety, await shared_client(cache_url, resources))
 
 
 async def _with_spool(shared: Any, settings: Any, resources: Resources) -> Any:

@@ -3,10 +3,10 @@ or concurrent mutation never counts twice."""
 
 from __future__ import annotations
 
-from app.errors import Forbidden, NotFoundError
+from app.errors import Forbidden
 from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.jobs import Jobs
-from app.privacy import may_see_author, needs_follow_check
+from app.policy import Gate
 from app.readthrough import ReadThrough
 from app.services.delete_tweet import retract
 from app.services.post_tweet import record_authored
@@ -15,32 +15,15 @@ from storage.registry import Stores
 
 
 class _Engagement:
-    def __init__(
-        self,
-        stores: Stores,
-        tweet_cache: ReadThrough[TweetRecord],
-        user_cache: ReadThrough[UserRecord],
-    ) -> None:
+    def __init__(self, stores: Stores, gate: Gate, tweet_cache: ReadThrough[TweetRecord]) -> None:
         self._stores = stores
+        self._gate = gate
         self._tweet_cache = tweet_cache
-        self._user_cache = user_cache
 
     async def _visible(self, viewer_id: int, tweet_id: int) -> tuple[TweetRecord, UserRecord]:
-        """The tweet a user acts on, if they may see it; a retweet stands for its original."""
-        [tweet] = await self._tweet_cache.get_many([tweet_id])
-        if tweet is not None and tweet.retweet_of_tweet_id is not None:
-            [tweet] = await self._tweet_cache.get_many([tweet.retweet_of_tweet_id])
-        if tweet is None or tweet.is_deleted:
-            raise NotFoundError("That tweet does not exist.")
-        [author] = await self._user_cache.get_many([tweet.user_id])
-        if author is None:
-            raise NotFoundError("That tweet does not exist.")
-        follows = False
-        if needs_follow_check(viewer_id, author):
-            [follows] = await self._stores.graph.is_following_many([(viewer_id, author.id)])
-        if not may_see_author(viewer_id, author, follows):
-            raise NotFoundError("That tweet does not exist.")
-        return tweet, author
+        """The tweet a user acts on, if the policy lets them; a retweet stands for its
+        original."""
+        return await self._gate.visible_tweet(viewer_id, tweet_id, original=True)
 
 
 class LikeTweet(_Engagement):
@@ -63,13 +46,9 @@ class _Tweeting(_Engagement):
     """Engagement that writes or retracts a tweet of its own (a retweet), with its jobs."""
 
     def __init__(
-        self,
-        stores: Stores,
-        jobs: Jobs,
-        tweet_cache: ReadThrough[TweetRecord],
-        user_cache: ReadThrough[UserRecord],
+        self, stores: Stores, gate: Gate, tweet_cache: ReadThrough[TweetRecord], jobs: Jobs
     ) -> None:
-        super().__init__(stores, tweet_cache, user_cache)
+        super().__init__(stores, gate, tweet_cache)
         self._jobs = jobs
 
 
@@ -77,12 +56,12 @@ class Retweet(_Tweeting):
     def __init__(
         self,
         stores: Stores,
-        jobs: Jobs,
+        gate: Gate,
         tweet_cache: ReadThrough[TweetRecord],
-        user_cache: ReadThrough[UserRecord],
+        jobs: Jobs,
         ids: SnowflakeGenerator,
     ) -> None:
-        super().__init__(stores, jobs, tweet_cache, user_cache)
+        super().__init__(stores, gate, tweet_cache, jobs)
         self._ids = ids
 
     async def __call__(self, viewer_id: int, tweet_id: int) -> TweetRecord:

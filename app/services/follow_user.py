@@ -12,6 +12,7 @@ from app.errors import BadInput, NotFoundError
 from app.jobs import Jobs
 from app.jobs.backfill import Backfill
 from app.jobs.unfollow import Unfollow
+from app.policy import Gate
 from app.readthrough import ReadThrough
 from storage.records import UserRecord, utcnow
 from storage.registry import Stores
@@ -24,10 +25,13 @@ class FollowState(StrEnum):
 
 
 class _FollowChange:
-    def __init__(self, stores: Stores, jobs: Jobs, user_cache: ReadThrough[UserRecord]) -> None:
+    def __init__(
+        self, stores: Stores, jobs: Jobs, user_cache: ReadThrough[UserRecord], gate: Gate
+    ) -> None:
         self._stores = stores
         self._jobs = jobs
         self._user_cache = user_cache
+        self._gate = gate
 
     async def _target(self, viewer_id: int, user_id: int) -> UserRecord:
         if viewer_id == user_id:
@@ -46,7 +50,8 @@ class _FollowChange:
 
 class FollowUser(_FollowChange):
     async def __call__(self, viewer_id: int, user_id: int) -> tuple[UserRecord, FollowState]:
-        user = await self._target(viewer_id, user_id)
+        await self._target(viewer_id, user_id)
+        user = await self._gate.account(viewer_id, user_id)  # no block either way
         [following] = await self._stores.graph.is_following_many([(viewer_id, user_id)])
         if user.protected and not following:
             await self._stores.graph.request(viewer_id, user_id, utcnow())
@@ -76,5 +81,6 @@ class AnswerFollowRequest(_FollowChange):
         if not await self._stores.graph.withdraw_request(requester_id, owner_id):
             raise NotFoundError("There is no pending request from that user.", field="userId")
         if approve:
+            await self._gate.account(owner_id, requester_id)
             await self._add_edge(requester_id, owner_id)
         return requester

@@ -8,16 +8,15 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 
 from app import text
-from app.errors import BadInput, Forbidden, NotFoundError
+from app.errors import BadInput, Forbidden
 from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.jobs import Jobs
 from app.jobs.announce import Announce
 from app.jobs.fan_out import FanOut
 from app.jobs.index import Index
-from app.privacy import may_see_author, needs_follow_check
-from app.readthrough import ReadThrough
+from app.policy import Gate
 from app.services.media import attachable_keys
-from storage.records import TimelineEntry, TimelineKind, TweetRecord, UserRecord, utc_from_ms
+from storage.records import TimelineEntry, TimelineKind, TweetRecord, utc_from_ms
 from storage.registry import Stores
 
 MAX_IDEMPOTENCY_KEY = 64
@@ -32,14 +31,12 @@ class PostTweet:
         stores: Stores,
         jobs: Jobs,
         ids: SnowflakeGenerator,
-        tweet_cache: ReadThrough[TweetRecord],
-        user_cache: ReadThrough[UserRecord],
+        gate: Gate,
     ) -> None:
         self._stores = stores
         self._jobs = jobs
         self._ids = ids
-        self._tweet_cache = tweet_cache
-        self._user_cache = user_cache
+        self._gate = gate
 
     async def __call__(
         self,
@@ -78,7 +75,7 @@ class PostTweet:
             quote_tweet_id=quoted.id if quoted else None,
             media_urls=tuple(media),
             hashtags=text.hashtags(body),
-            mentions=await self._mentions(body),
+            mentions=await self._mentions(author_id, body),
             language=language,
             source=source,
         )
@@ -104,29 +101,22 @@ class PostTweet:
         return body
 
     async def _target(self, viewer_id: int, tweet_id: int | None, field: str) -> TweetRecord | None:
+        """The tweet replied to or quoted, if the policy lets the author see it."""
         if tweet_id is None:
             return None
-        [tweet] = await self._tweet_cache.get_many([tweet_id])
-        if tweet is None or tweet.is_deleted:
-            raise NotFoundError("That tweet does not exist.", field=field)
-        [author] = await self._user_cache.get_many([tweet.user_id])
-        if author is None:
-            raise NotFoundError("That tweet does not exist.", field=field)
-        follows = False
-        if needs_follow_check(viewer_id, author):
-            [follows] = await self._stores.graph.is_following_many([(viewer_id, author.id)])
-        if not may_see_author(viewer_id, author, follows):
-            raise NotFoundError("That tweet does not exist.", field=field)
+        tweet, author = await self._gate.visible_tweet(viewer_id, tweet_id, field)
         if tweet.retweet_of_tweet_id is not None:
             raise BadInput("Reply to or quote the original tweet, not a retweet.", field=field)
         if field == "quoteOfId" and author.protected:
             raise Forbidden("Tweets of a protected account cannot be quoted.")
         return tweet
 
-    async def _mentions(self, body: str) -> tuple[int, ...]:
+    async def _mentions(self, author_id: int, body: str) -> tuple[int, ...]:
+        """The accounts a tweet mentions and may reach: none blocked either way."""
         names = text.mentioned_usernames(body)[:MAX_MENTIONS]
         found = [await self._stores.users.find_by_username(name) for name in names]
-        return tuple(user.id for user in found if user is not None)
+        ids = [user.id for user in found if user is not None]
+        return tuple(await self._gate.reachable(author_id, ids)) if ids else ()
 
     async def _count(self, tweet: TweetRecord) -> None:
         counts = [self._stores.users.add_to_stats(tweet.user_id, {"tweets_count": 1})]

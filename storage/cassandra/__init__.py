@@ -1,6 +1,6 @@
-"""Apache Cassandra adapters: tweets, timelines, the social graph and engagement.
+"""Apache Cassandra adapters: tweets, timelines, the social graph, safety and engagement.
 
-`cassandra://h1,h2:9042/keyspace[?replication_factor=3 | ?dc1=3&dc2=3]`. All four ports
+`cassandra://h1,h2:9042/keyspace[?replication_factor=3 | ?dc1=3&dc2=3]`. All five ports
 share one session per URL. `migrate(url)` creates the keyspace with that replication and
 applies the versioned CQL files in storage/cassandra/migrations/ once each.
 """
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from storage.cassandra.engagement import CassandraEngagementStore
 from storage.cassandra.graph import CassandraFollowGraph
+from storage.cassandra.safety import CassandraSafetyStore
 from storage.cassandra.session import CassandraSession, CassandraUrl, connect
 from storage.cassandra.timelines import CassandraTimelineStore
 from storage.cassandra.tweets import CassandraTweetStore
@@ -21,11 +22,18 @@ from storage.errors import StorageError
 from storage.registry import Resources
 
 if TYPE_CHECKING:
-    from storage.ports import EngagementStore, FollowGraph, TimelineStore, TweetStore
+    from storage.ports import (
+        EngagementStore,
+        FollowGraph,
+        SafetyStore,
+        TimelineStore,
+        TweetStore,
+    )
 
 __all__ = [
     "CassandraEngagementStore",
     "CassandraFollowGraph",
+    "CassandraSafetyStore",
     "CassandraTimelineStore",
     "CassandraTweetStore",
     "migrate",
@@ -66,6 +74,10 @@ async def open_timeline_store(url: str, resources: Resources) -> CassandraTimeli
 
 async def open_follow_graph(url: str, resources: Resources) -> CassandraFollowGraph:
     return CassandraFollowGraph(await _session(url, resources))
+
+
+async def open_safety_store(url: str, resources: Resources) -> CassandraSafetyStore:
+    return CassandraSafetyStore(await _session(url, resources))
 
 
 async def open_engagement_store(url: str, resources: Resources) -> CassandraEngagementStore:
@@ -121,9 +133,10 @@ async def migrate(url: str) -> list[str]:
 
 
 if TYPE_CHECKING:
-    _checks: tuple[TweetStore, TimelineStore, FollowGraph, EngagementStore] = (
+    _checks: tuple[TweetStore, TimelineStore, FollowGraph, SafetyStore, EngagementStore] = (
         CassandraTweetStore(None),  # type: ignore[arg-type]
         CassandraTimelineStore(None),  # type: ignore[arg-type]
         CassandraFollowGraph(None),  # type: ignore[arg-type]
+        CassandraSafetyStore(None),  # type: ignore[arg-type]
         CassandraEngagementStore(None),  # type: ignore[arg-type]
     )

@@ -17,6 +17,7 @@ from storage.sqlite.database import SqliteDatabase, connect, path_from_url
 from storage.sqlite.engagement import SqliteEngagementStore
 from storage.sqlite.graph import SqliteFollowGraph
 from storage.sqlite.jobs import DEFAULT_MAX_ATTEMPTS, SqliteJobQueue, SqliteJobQueues
+from storage.sqlite.safety import SqliteSafetyStore
 from storage.sqlite.schema import describe, migrate, missing_versions
 from storage.sqlite.search import SqliteSearchIndex
 from storage.sqlite.timelines import SqliteTimelineStore
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         FollowGraph,
         JobQueue,
         JobQueues,
+        SafetyStore,
         SearchIndex,
         SessionStore,
         TimelineStore,
@@ -42,6 +44,7 @@ __all__ = [
     "SqliteFollowGraph",
     "SqliteJobQueue",
     "SqliteJobQueues",
+    "SqliteSafetyStore",
     "SqliteSearchIndex",
     "SqliteSessionStore",
     "SqliteTimelineStore",
@@ -52,6 +55,7 @@ __all__ = [
     "open_engagement_store",
     "open_follow_graph",
     "open_job_queue",
+    "open_safety_store",
     "open_search_index",
     "open_session_store",
     "open_timeline_store",
@@ -103,6 +107,10 @@ async def open_follow_graph(url: str, resources: Resources) -> SqliteFollowGraph
     return SqliteFollowGraph(await open_database(url, resources))
 
 
+async def open_safety_store(url: str, resources: Resources) -> SqliteSafetyStore:
+    return SqliteSafetyStore(await open_database(url, resources))
+
+
 async def open_engagement_store(url: str, resources: Resources) -> SqliteEngagementStore:
     return SqliteEngagementStore(await open_database(url, resources))
 
@@ -125,6 +133,7 @@ if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
         _tweets: TweetStore = SqliteTweetStore(db)
         _timelines: TimelineStore = SqliteTimelineStore(db)
         _graph: FollowGraph = SqliteFollowGraph(db)
+        _safety: SafetyStore = SqliteSafetyStore(db)
         _engagement: EngagementStore = SqliteEngagementStore(db)
         _search: SearchIndex = SqliteSearchIndex(db)
         _queue: JobQueue = SqliteJobQueue(db)

@@ -168,7 +168,10 @@ def _id_uses() -> list[tuple[str, str]]:
             selection = "" if isinstance(returns, GraphQLScalarType) else "{ __typename }"
             for arg_name, arg in field.args.items():
                 if _is_single_id(arg.type):
-                    assert len(field.args) == 1, f"{name}: supply its other arguments here"
+                    required = [
+                        a for a in field.args.values() if isinstance(a.type, GraphQLNonNull)
+                    ]
+                    assert len(required) == 1, f"{name}: supply its other arguments here"
                     uses.append(
                         (f"{kind}($id: ID!) {{ {name}({arg_name}: $id) {selection} }}", name)
                     )
@@ -229,6 +232,8 @@ def test_every_cursor_refuses_malformed_numbers(client: GraphQLClient) -> None:
         "likes": "{ me { likes(after: $after) { edges { cursor } } } }",
         "followers": "{ me { followers(after: $after) { edges { cursor } } } }",
         "following": "{ me { following(after: $after) { edges { cursor } } } }",
+        "blocked": "{ me { blocked(after: $after) { edges { cursor } } } }",
+        "muted": "{ me { muted(after: $after) { edges { cursor } } } }",
         "replies": f'{{ tweet(id: "{tweet}") {{ replies(after: $after) {{ edges {{ id: cursor }}'
         " } } }",
     }
@@ -326,6 +331,16 @@ TEXT_FIELDS: dict[str, tuple[Callable[[str], tuple[str, dict[str, Any]]], str]] 
         ),
         "hello",
     ),
+    **{
+        f"Mutation.{operation}.word": (
+            lambda v, operation=operation: (
+                f"mutation($w: String!) {{ {operation}(word: $w) {{ word }} }}",
+                {"w": v},
+            ),
+            "coffee",
+        )
+        for operation in ("addMutedWord", "removeMutedWord")
+    },
     "Mutation.createMediaUpload.contentType": (
         lambda v: (
             "mutation($t: String!) { createMediaUpload(contentType: $t, size: 10) { mediaId } }",

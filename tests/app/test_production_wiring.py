@@ -17,6 +17,7 @@ from storage.instrumented import unwrapped
 from storage.redis.cache import RedisCache
 from storage.redis.events import RedisEventBus
 from storage.redis.graph import RedisCachedFollowGraph
+from storage.redis.safety import RedisCachedSafetyStore
 from storage.redis.timelines import RedisCachedTimelineStore
 from storage.spool import SpoolingJobQueues
 from tests.backends import backend_url
@@ -50,6 +51,7 @@ def test_every_cache_layer_the_readme_names_is_in_place(served: GraphQLClient) -
     chirp = served.http.app.state.chirp
     assert isinstance(unwrapped(stores.timelines), RedisCachedTimelineStore)
     assert isinstance(unwrapped(stores.graph), RedisCachedFollowGraph)
+    assert isinstance(unwrapped(stores.safety), RedisCachedSafetyStore)
     assert isinstance(unwrapped(stores.cache), RedisCache)
     assert isinstance(unwrapped(stores.events), RedisEventBus)
     assert isinstance(unwrapped(stores.queues), SpoolingJobQueues)
@@ -72,9 +74,14 @@ def test_requests_fill_the_redis_layers(served: GraphQLClient) -> None:
     async def keys() -> list[int]:
         client = Redis.from_url(backend_url("CHIRP_CACHE_URL"))
         try:
-            names = [f"following:{reader_id}", f"timeline:{reader_id}", f"tweet:{tweet_id}"]
+            names = [
+                f"following:{reader_id}",
+                f"timeline:{reader_id}",
+                f"tweet:{tweet_id}",
+                f"relations:{reader_id}",  # the reader's blocks and mutes, read by the policy
+            ]
             return [await client.exists(name) for name in names]
         finally:
             await client.aclose()
 
-    assert asyncio.run(keys()) == [1, 1, 1]
+    assert asyncio.run(keys()) == [1, 1, 1, 1]

@@ -1,5 +1,6 @@
 """N+1 is a test failure: a home timeline page costs the same store calls for 1 or 100 tweets."""
 
+from storage.records import utcnow
 from tests.support.client import GraphQLClient, eventually
 
 QUERY = """query($first: Int!) { homeTimeline(first: $first) { edges { node {
@@ -41,3 +42,48 @@ def test_home_timeline_store_calls_do_not_grow_with_page_size(client: GraphQLCli
     assert cold[1]["byMethod"]["tweets.get_many"] == 1
     assert cold[1]["byMethod"]["users.get_many"] == 1
     assert cold[1]["total"] <= 8, cold[1]
+
+
+def test_blocks_mutes_and_muted_words_cost_no_round_trip_per_account(
+    client: GraphQLClient,
+) -> None:
+    """A reader with 10,000 blocks, 2,000 mutes and 50 muted words pays for a home page
+    exactly what a reader with none does: the relations are read whole, once."""
+    plain = client.sign_up("plain")["accessToken"]
+    strict = client.sign_up("strict")
+    writers = [client.sign_up(f"writer{i}") for i in range(2)]
+    for reader in (plain, strict["accessToken"]):
+        for writer in writers:
+            client.follow(reader, writer["user"]["id"])
+    for i in range(30):
+        client.post_tweet(writers[i % 2]["accessToken"], f"tweet {i}")
+    eventually(lambda: len(client.home(plain, first=30)["edges"]) == 30, timeout_s=20)
+
+    safety = client.http.app.state.chirp.stores.safety
+    me = int(strict["user"]["databaseId"])
+
+    async def set_against_many() -> None:
+        now = utcnow()
+        for n in range(10_000):
+            await safety.block(me, 10**15 + n, now)
+        for n in range(2_000):
+            await safety.mute(me, 2 * 10**15 + n, now, None)
+        for n in range(50):
+            await safety.add_muted_word(me, f"nothing{n}", now, None)
+
+    client.http.portal.call(set_against_many)
+    token = strict["accessToken"]
+    assert _calls(client, token, 20) == _calls(client, plain, 20)
+    assert _calls(client, token, 20)["byMethod"]["safety.relations"] == 1
+
+    # Muting a writer hides half the home timeline: the page costs more scan rounds, not
+    # a round trip per muted tweet or account.
+    client.data(
+        "mutation($id: ID!) { mute(userId: $id) { id } }", {"id": writers[0]["user"]["id"]}, token
+    )
+    body = client.post(QUERY, {"first": 10}, token)
+    assert len(body["data"]["homeTimeline"]["edges"]) == 10
+    assert body["extensions"]["storeCalls"]["total"] <= _calls(client, plain, 10)["total"] + 2, (
+        body["extensions"]["storeCalls"],
+        _calls(client, plain, 10),
+    )

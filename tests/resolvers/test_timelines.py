@@ -1,4 +1,10 @@
-from tests.support.client import GraphQLClient, eventually
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from tests.support.client import GraphQLClient, embedded_settings, eventually
+from tests.support.server import live_server
 
 
 def test_newcomer_flow_over_http(client: GraphQLClient) -> None:
@@ -93,3 +99,46 @@ def test_follow_counts_and_connections(client: GraphQLClient) -> None:
         )
         == "BAD_USER_INPUT"
     )
+
+
+def test_a_page_holding_a_tweet_and_a_retweet_of_it_answers(tmp_path: Path) -> None:
+    """The retweet's original is in the same batch of the visible-tweet loader: it was
+    loaded through that loader again, waiting for the batch that asked, and the request
+    hung for good. Over real HTTP with a timeout, so a regression fails instead of hanging."""
+    home = "{ homeTimeline { edges { node { text retweetOf { text } } } } }"
+    with (
+        live_server(embedded_settings(tmp_path)) as url,
+        httpx2.Client(base_url=url, timeout=10) as http,
+    ):
+
+        def ask(query: str, variables: dict[str, Any], token: str | None = None) -> Any:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            body = http.post(
+                "/graphql", json={"query": query, "variables": variables}, headers=headers
+            ).json()
+            assert not body.get("errors"), body
+            return body["data"]
+
+        sign_up = "mutation($i: SignUpInput!) { signUp(input: $i) { accessToken user { id } } }"
+        tokens, ids = {}, {}
+        for name in ("reader", "author", "fan"):
+            person = {"username": name, "email": f"{name}@example.com", "password": "long enough"}
+            made = ask(sign_up, {"i": person})["signUp"]
+            tokens[name], ids[name] = made["accessToken"], made["user"]["id"]
+        for followed in ("author", "fan"):
+            ask("mutation($id: ID!) { follow(userId: $id) { status } }", {"id": ids[followed]},
+                tokens["reader"])  # fmt: skip
+        post = "mutation($t: String!) { postTweet(input: {text: $t}) { id } }"
+        original = ask(post, {"t": "the original"}, tokens["author"])["postTweet"]["id"]
+        ask("mutation($id: ID!) { retweet(id: $id) { id } }", {"id": original}, tokens["fan"])
+        edges = eventually(
+            lambda: (
+                (e := ask(home, {}, tokens["reader"])["homeTimeline"]["edges"])
+                and len(e) == 2
+                and e
+            )
+        )
+        assert [edge["node"] for edge in edges] == [
+            {"text": "", "retweetOf": {"text": "the original"}},
+            {"text": "the original", "retweetOf": None},
+        ]

@@ -11,7 +11,7 @@ To add an adapter once it exists, add its engine to URLS and to its ports in ENG
     ENGINES["users"].append("postgresql"); ENGINES["sessions"].append("postgresql")
 
     URLS["cassandra"] = server_url("CHIRP_TWEETS_URL")       # tweets, timelines, graph,
-                                                             # engagement
+                                                             # safety, engagement
     URLS["redis"] = server_url("CHIRP_CACHE_URL", fresh="prefix")   # cache, events, queue:
                                        # a fresh queue per test, so tests share no jobs
     URLS["elasticsearch"] = server_url("CHIRP_SEARCH_URL")   # search
@@ -102,6 +102,7 @@ ENGINES: dict[str, list[str]] = {
     "tweets": ["sqlite", "cassandra"],
     "timelines": ["sqlite", "cassandra", "sqlite+redis"],
     "graph": ["sqlite", "cassandra", "sqlite+redis"],
+    "safety": ["sqlite", "cassandra", "sqlite+redis"],
     "engagement": ["sqlite", "cassandra"],
     "search": ["sqlite", "elasticsearch"],
     "media": ["file", "s3"],
@@ -136,11 +137,16 @@ async def open_on(engine: str, ports: list[str], tmp_path: Path, resources: Reso
 async def _redis_cached(port: str, tmp_path: Path, resources: Resources) -> Any:
     from storage.redis.client import shared_client
     from storage.redis.graph import RedisCachedFollowGraph
+    from storage.redis.safety import RedisCachedSafetyStore
     from storage.redis.timelines import RedisCachedTimelineStore
 
     redis_url = await URLS["redis"](tmp_path)
     inner = await open_port(port, await fresh_sqlite(tmp_path), resources)
-    cache = {"timelines": RedisCachedTimelineStore, "graph": RedisCachedFollowGraph}[port]
+    cache = {
+        "timelines": RedisCachedTimelineStore,
+        "graph": RedisCachedFollowGraph,
+        "safety": RedisCachedSafetyStore,
+    }[port]
     return cache(inner, await shared_client(redis_url, resources))
 
 
@@ -158,6 +164,7 @@ session_store = _port_fixture("sessions", "session_store")
 tweet_store = _port_fixture("tweets", "tweet_store")
 timeline_store = _port_fixture("timelines", "timeline_store")
 follow_graph = _port_fixture("graph", "follow_graph")
+safety_store = _port_fixture("safety", "safety_store")
 search_index = _port_fixture("search", "search_index")
 media_store = _port_fixture("media", "media_store")
 cache = _port_fixture("cache", "cache")

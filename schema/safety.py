@@ -1,0 +1,68 @@
+"""What a user sets against others: the accounts they block or mute, and muted words."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from app.context import Context
+from app.cursors import id_cursor
+from schema.timeline import PageInfo
+from storage.records import MutedWord as MutedWordRecord
+from storage.records import RelationEdge
+
+if TYPE_CHECKING:
+    from schema.user import User
+
+Info = strawberry.Info[Context, None]
+UserRef = Annotated["User", strawberry.lazy("schema.user")]
+
+
+@strawberry.type(description="A word or #hashtag kept out of your feeds.")
+class MutedWord:
+    word: str = strawberry.field(description="As matched: NFC-normalized and casefolded.")
+    created_at: datetime
+    expires_at: datetime | None
+
+    @classmethod
+    def from_record(cls, record: MutedWordRecord) -> MutedWord:
+        return cls(word=record.word, created_at=record.created_at, expires_at=record.expires_at)
+
+
+@strawberry.type
+class AccountEdge:
+    cursor: str
+    since: datetime
+    expires_at: datetime | None
+    user_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def node(self, info: Info) -> UserRef:
+        from schema.user import User
+
+        user = await info.context.loaders.user_by_id.load(self.user_id)
+        if user is None:
+            raise LookupError(f"a block or mute names a missing user {self.user_id}")
+        return User.from_record(user)
+
+
+@strawberry.type(description="Accounts you block or mute, by account id.")
+class AccountConnection:
+    edges: list[AccountEdge]
+    page_info: PageInfo
+
+    @classmethod
+    def from_edges(cls, edges: list[RelationEdge], has_next: bool) -> AccountConnection:
+        built = [
+            AccountEdge(
+                cursor=id_cursor(e.other_id),
+                since=e.created_at,
+                expires_at=e.expires_at,
+                user_id=e.other_id,
+            )
+            for e in edges
+        ]
+        end = built[-1].cursor if built else None
+        return cls(edges=built, page_info=PageInfo(has_next_page=has_next, end_cursor=end))
