@@ -122,6 +122,29 @@ async def _move_shard(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _users(args: argparse.Namespace) -> int:
+    """`chirp users grant|revoke ROLE USERNAME`."""
+    from app import container
+    from app.errors import UserError
+    from app.settings import ensure_secret_key
+    from storage.registry import open_stores
+
+    settings = ensure_secret_key(from_env())
+    stores = await open_stores(settings)
+    try:
+        moderation = container.build(settings, stores).services.moderation
+        granted = args.users_command == "grant"
+        changed = await moderation.set_role(args.username, args.role, granted)
+    except UserError as error:
+        print(f"chirp users: {error}", file=sys.stderr)
+        return 2
+    finally:
+        await stores.close()
+    verb = "granted to" if granted else "revoked from"
+    print(f"{args.role} {verb} {args.username}" + ("" if changed else " (already so)"))
+    return 0
+
+
 def _print_schema(args: argparse.Namespace) -> int:
     from schema.schema import printed_schema
 
@@ -158,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     move = shard_commands.add_parser("move", help="move a logical shard to another database")
     move.add_argument("logical_shard", type=int, help="0..99")
     move.add_argument("target", type=int, help="index of the database in CHIRP_USERS_URL")
+    users = commands.add_parser("users", help="roles of users (moderator)")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    for verb in ("grant", "revoke"):
+        role = user_commands.add_parser(verb, help=f"{verb} a role: {verb} moderator USERNAME")
+        role.add_argument("role", help="moderator")
+        role.add_argument("username")
     printer = commands.add_parser("print-schema", help="print the GraphQL SDL")
     printer.add_argument("--output", "-o")
     args = parser.parse_args(argv)
@@ -174,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_reindex())
     if args.command == "shards":
         return asyncio.run(_move_shard(args))
+    if args.command == "users":
+        return asyncio.run(_users(args))
     return _print_schema(args)
 
 

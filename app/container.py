@@ -13,7 +13,7 @@ from app.jobs.base import JobDeps, JobHandler
 from app.live import LiveEvents
 from app.policy import Gate
 from app.readthrough import ReadThrough
-from app.services import accounts, safety
+from app.services import accounts, moderation, safety
 from app.services.celebrities import Celebrities
 from app.services.delete_tweet import DeleteTweet
 from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
@@ -95,6 +95,8 @@ class Services:
     mute_user: safety.MuteUser
     unmute_user: safety.UnmuteUser
     muted_words: safety.MutedWords
+    reports: moderation.Reports
+    moderation: moderation.Moderation
     search_tweets: SearchTweets
     celebrities: Celebrities
     create_media_upload: CreateMediaUpload
@@ -137,6 +139,8 @@ def _services(
         mute_user=safety.MuteUser(stores, jobs, user_cache),
         unmute_user=safety.UnmuteUser(stores, jobs, user_cache),
         muted_words=safety.MutedWords(stores),
+        reports=moderation.Reports(stores, gate, ids, tweet_cache, user_cache),
+        moderation=moderation.Moderation(stores, jobs, ids, tweet_cache, user_cache),
         celebrities=celebrities,
         create_media_upload=CreateMediaUpload(stores.media, ids),
         search_tweets=SearchTweets(stores),

@@ -43,6 +43,8 @@ LIST_SIZES: Mapping[str, tuple[str, int]] = {
             "followRequests",
             "blocked",
             "muted",
+            "moderationQueue",
+            "moderationLog",
         )
     },
     "trending": ("limit", 10),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 
 from app.errors import BadInput
 from app.ids import parse_id
@@ -60,3 +61,25 @@ def decode_id_cursor(cursor: str | None) -> int | None:
     if len(numbers) != 1:
         raise _invalid()
     return numbers[0]
+
+
+_KINDS = {"tweet": 1, "user": 2}  # a queue cursor's target kind, as a number
+
+
+def queue_cursor(position: tuple[datetime, str, int]) -> str:
+    """Where a moderation queue page ends: (first reported, target kind, target id)."""
+    first_at, kind, target_id = position
+    return _encode(f"q:{ms_from_utc(first_at)}:{_KINDS[kind]}:{target_id}")
+
+
+def decode_queue_cursor(cursor: str | None) -> tuple[datetime, str, int] | None:
+    if cursor is None:
+        return None
+    numbers = _decode(cursor, "q")
+    kinds = {number: kind for kind, number in _KINDS.items()}
+    if len(numbers) != 3 or numbers[1] not in kinds:
+        raise _invalid()
+    try:
+        return (utc_from_ms(numbers[0]), kinds[numbers[1]], numbers[2])
+    except (ValueError, OverflowError, OSError):
+        raise _invalid() from None

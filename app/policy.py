@@ -5,6 +5,8 @@ touches someone else's content (reply, quote, retweet, like, follow, mention) as
 The rules, in order:
 
 - **deleted**: a deleted tweet is seen by no one;
+- **suspended**: a suspended account's tweets are seen by no one until it is unsuspended
+  (moderators read them through the moderation queue, not through this policy);
 - **blocked**, either way: neither side sees the other's account content (tweets, retweets
   of their tweets, replies, likes, follower lists, mentions of them) nor may act on it; a
   profile read still answers, saying that it is blocked;
@@ -37,6 +39,10 @@ class Blocked(Forbidden):
     code = "BLOCKED"
 
 
+class Suspended(Forbidden):
+    code = "SUSPENDED"
+
+
 def fold(word: str) -> str:
     """How muted words are stored and matched: NFC, casefolded, outer spaces trimmed."""
     return unicodedata.normalize("NFC", word).casefold().strip()
@@ -52,7 +58,7 @@ class Policy:
 
     def sees_account(self, user: UserRecord) -> bool:
         """Whether anything of this account's (tweets, lists, mentions) reaches the viewer."""
-        return not self.blocked_either_way(user.id)
+        return not self.blocked_either_way(user.id) and not suspended(user)
 
     def needs_follow_check(self, author: UserRecord) -> bool:
         return (
@@ -113,6 +119,10 @@ class Policy:
 ANONYMOUS = Policy(None)
 
 
+def suspended(user: UserRecord) -> bool:
+    return user.suspended_until is not None and user.suspended_until > utcnow()
+
+
 class Gate:
     """The policy for one action of a service: loads the actor's relations and the follow
     the protected rule needs, then answers or refuses (NOT_FOUND for what the actor may not
@@ -157,6 +167,8 @@ class Gate:
         [user] = await self._users.get_many([user_id])
         if user is None:
             raise NotFoundError("That user does not exist.", field=field)
+        if suspended(user):
+            raise Suspended("This account is suspended.", field=field)
         policy = await self.policy(viewer_id)
         if user_id in policy.relations.blocking:
             raise Blocked("You block this account; unblock it first.", field=field)

@@ -9,6 +9,7 @@ import strawberry
 
 from app import throttle
 from app.context import Context
+from app.errors import BadInput
 from schema.account import AuthPayload, Settings
 from schema.follow import FollowPayload, FollowStatus
 from schema.inputs import (
@@ -19,10 +20,12 @@ from schema.inputs import (
     provided,
 )
 from schema.media import MediaUpload
-from schema.node import database_id_of
+from schema.moderation import ModerationAction, ModerationLogEntry, ReportReasonKind
+from schema.node import database_id_of, from_global_id
 from schema.safety import MutedWord
 from schema.tweet import Tweet
 from schema.user import User
+from storage.records import ReportReason, TargetKind
 
 Info = strawberry.Info[Context, None]
 
@@ -223,3 +226,48 @@ class Mutation:
         viewer = info.context.require_viewer()
         words = await info.context.chirp.services.muted_words.remove(viewer, word)
         return [MutedWord.from_record(w) for w in words]
+
+    @strawberry.mutation(
+        description="Report a tweet to the moderators (one open report per tweet); "
+        "the comment is up to 1,000 characters."
+    )
+    async def report_tweet(
+        self, info: Info, id: strawberry.ID, reason: ReportReasonKind, comment: str = ""
+    ) -> bool:
+        viewer = info.context.require_viewer()
+        tweet_id = database_id_of(id, "Tweet")
+        reports = info.context.chirp.services.reports
+        await reports.tweet(viewer, tweet_id, ReportReason(reason.value), comment)
+        return True
+
+    @strawberry.mutation(description="Report an account to the moderators.")
+    async def report_user(
+        self, info: Info, user_id: strawberry.ID, reason: ReportReasonKind, comment: str = ""
+    ) -> bool:
+        viewer = info.context.require_viewer()
+        target = database_id_of(user_id, "User", "userId")
+        reports = info.context.chirp.services.reports
+        await reports.user(viewer, target, ReportReason(reason.value), comment)
+        return True
+
+    @strawberry.mutation(
+        description="Moderators: act on a reported Tweet or User (its global id) and close "
+        "its open reports; `note` says why; SUSPEND takes `suspendFor` seconds."
+    )
+    async def resolve_reports(
+        self,
+        info: Info,
+        target_id: strawberry.ID,
+        action: ModerationAction,
+        note: str,
+        suspend_for: int | None = None,
+    ) -> ModerationLogEntry:
+        viewer = info.context.require_viewer()
+        type_name, database_id = from_global_id(target_id, "targetId")
+        kinds = {"Tweet": TargetKind.TWEET, "User": TargetKind.USER}
+        if type_name not in kinds:
+            raise BadInput("targetId must be the id of a Tweet or a User.", argument="targetId")
+        record = await info.context.chirp.services.moderation.resolve(
+            viewer, kinds[type_name], database_id, action.value, note, suspend_for
+        )
+        return ModerationLogEntry.from_record(record)

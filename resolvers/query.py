@@ -5,12 +5,13 @@ from __future__ import annotations
 import strawberry
 
 from app.context import Context
-from app.cursors import decode_id_cursor, decode_position
+from app.cursors import decode_id_cursor, decode_position, decode_queue_cursor
 from app.errors import BadInput
 from app.search_query import parse_search
 from app.text import USERNAME_RE
 from schema.account import Settings
 from schema.follow import Follow, FollowConnection
+from schema.moderation import ModerationLog, ReportQueue
 from schema.node import Node, from_global_id
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from schema.trend import Trend
@@ -118,3 +119,23 @@ class Query:
         if not 1 <= limit <= 50:
             raise BadInput("limit must be between 1 and 50.", argument="limit")
         return [Trend.from_record(t) for t in await info.context.chirp.services.trending(limit)]
+
+    @strawberry.field(
+        description="Moderators: targets with open reports, the longest waiting first."
+    )
+    async def moderation_queue(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> ReportQueue:
+        viewer = info.context.require_viewer()
+        size, cursor = page_size(first), decode_queue_cursor(after)
+        groups, more = await info.context.chirp.services.moderation.queue(viewer, size, cursor)
+        return ReportQueue.build(groups, more)
+
+    @strawberry.field(description="Moderators: every moderator action, newest first.")
+    async def moderation_log(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> ModerationLog:
+        viewer = info.context.require_viewer()
+        size, before = page_size(first), decode_id_cursor(after)
+        actions, more = await info.context.chirp.services.moderation.log(viewer, size, before)
+        return ModerationLog.build(actions, more)

@@ -9,6 +9,7 @@ import strawberry
 from app.context import Context
 from app.cursors import decode_id_cursor, decode_position
 from app.errors import Forbidden
+from app.policy import suspended
 from app.services.safety import relations_page
 from schema.follow import Follow, FollowConnection
 from schema.node import Node, to_global_id
@@ -90,6 +91,10 @@ class User(Node):
     async def viewer_has_requested(self, info: Info) -> bool:
         loader = info.context.loaders.requested_by_viewer
         return loader is not None and await loader.load(self.record.id)
+
+    @strawberry.field(description="Suspended by a moderator: nothing of theirs is shown.")
+    def suspended(self) -> bool:
+        return suspended(self.record)
 
     @strawberry.field(description="Does the viewer block this user.")
     async def viewer_blocks(self, info: Info) -> bool:

@@ -18,8 +18,11 @@ from storage.records import (
     Event,
     FollowEdge,
     Job,
+    ModerationRecord,
     RelationEdge,
     Relations,
+    ReportGroup,
+    ReportRecord,
     SearchDocument,
     SearchQuery,
     SessionRecord,
@@ -76,6 +79,49 @@ class UserStore(Protocol):
     async def get_settings(self, user_id: int) -> UserSettings | None: ...
 
     async def update_settings(self, user_id: int, changes: Mapping[str, Any]) -> UserSettings: ...
+
+    async def set_suspended(self, user_id: int, until: datetime | None) -> UserRecord:
+        """Suspend until `until`, or lift a suspension (None); the updated user.
+        NotFound if there is no such user."""
+
+
+class ModerationStore(Protocol):
+    """Reports, the moderators' log and roles, with the users (on the shard of the target's
+    owner, or of the user for roles); reads across shards merge."""
+
+    async def add_report(self, report: ReportRecord) -> bool:
+        """Store an open report; False (nothing stored) if the reporter already has an open
+        report on that target."""
+
+    async def open_groups(
+        self, limit: int, after: tuple[datetime, str, int] | None = None
+    ) -> list[ReportGroup]:
+        """Targets with open reports, by their oldest open report (then kind, then id),
+        strictly after `after` (a `ReportGroup.position`)."""
+
+    async def open_reports(
+        self, target_kind: str, target_id: int, owner_id: int, limit: int
+    ) -> list[ReportRecord]:
+        """A target's open reports, oldest first."""
+
+    async def resolve(
+        self, target_kind: str, target_id: int, owner_id: int, resolution: str, at: datetime
+    ) -> int:
+        """Close every open report of the target with `resolution`; how many were open."""
+
+    async def record(self, action: ModerationRecord) -> None:
+        """Keep a moderator's action (idempotent by id)."""
+
+    async def actions_page(self, limit: int, before: int | None = None) -> list[ModerationRecord]:
+        """The log, newest (highest id) first, strictly before id `before`."""
+
+    async def grant(self, user_id: int, role: str, at: datetime) -> bool:
+        """True if the user did not hold the role."""
+
+    async def revoke(self, user_id: int, role: str) -> bool:
+        """True if the user held the role."""
+
+    async def roles(self, user_id: int) -> frozenset[str]: ...
 
 
 class SessionStore(Protocol):

@@ -40,6 +40,7 @@ class UserRecord:
     verified: bool = False
     protected: bool = False
     last_login_at: datetime | None = None
+    suspended_until: datetime | None = None  # set by a moderator; nothing is deleted
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,75 @@ class Relations:
     blocked_by: frozenset[int] = frozenset()  # accounts that block this user
     muting: frozenset[int] = frozenset()  # accounts this user mutes (unexpired)
     muted_words: tuple[MutedWord, ...] = ()  # unexpired
+
+
+class ReportReason(StrEnum):
+    SPAM = "spam"
+    ABUSE = "abuse"
+    HARASSMENT = "harassment"
+    IMPERSONATION = "impersonation"
+    ILLEGAL = "illegal"
+    OTHER = "other"
+
+
+class TargetKind(StrEnum):
+    TWEET = "tweet"
+    USER = "user"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    """One report of a tweet or an account. `owner_id` is the account reported, or the
+    reported tweet's author: reports live with it (its shard)."""
+
+    id: int
+    reporter_id: int
+    target_kind: TargetKind
+    target_id: int
+    owner_id: int
+    reason: ReportReason
+    comment: str
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolution: str | None = None  # the moderator action that closed it
+
+
+@dataclass(frozen=True, slots=True)
+class ReportGroup:
+    """The open reports of one target, for the moderators' queue."""
+
+    target_kind: TargetKind
+    target_id: int
+    owner_id: int
+    open_reports: int
+    reasons: tuple[tuple[ReportReason, int], ...]  # most reported first, then by name
+    first_at: datetime
+    last_at: datetime
+
+    @property
+    def position(self) -> tuple[datetime, str, int]:
+        return (self.first_at, self.target_kind.value, self.target_id)
+
+
+def reasons_in_order(counts: Mapping[ReportReason, int]) -> tuple[tuple[ReportReason, int], ...]:
+    """A group's reason counts as `ReportGroup.reasons` lists them: most reported first, then
+    by name."""
+    return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0].value)))
+
+
+@dataclass(frozen=True, slots=True)
+class ModerationRecord:
+    """A moderator's action, kept for good: who did what to which target, when and why."""
+
+    id: int
+    moderator_id: int
+    action: str  # dismiss, remove_tweet, suspend, unsuspend
+    target_kind: TargetKind
+    target_id: int
+    owner_id: int
+    note: str
+    created_at: datetime
+    until: datetime | None = None  # for a suspension
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from storage.ports import (
     FollowGraph,
     JobQueues,
     MediaStore,
+    ModerationStore,
     SafetyStore,
     SearchIndex,
     SessionStore,
@@ -40,6 +41,10 @@ ADAPTERS: dict[str, dict[str, str]] = {
     "sessions": {
         "sqlite": f"{_SQLITE}:open_session_store",
         "postgresql": "storage.postgres:open_session_store",
+    },
+    "moderation": {
+        "sqlite": f"{_SQLITE}:open_moderation_store",
+        "postgresql": "storage.postgres:open_moderation_store",
     },
     "tweets": {
         "sqlite": f"{_SQLITE}:open_tweet_store",
@@ -126,6 +131,7 @@ class Resources:
 class Stores:
     users: UserStore
     sessions: SessionStore
+    moderation: ModerationStore
     tweets: TweetStore
     timelines: TimelineStore
     graph: FollowGraph
@@ -146,6 +152,7 @@ def port_urls(settings: Any) -> dict[str, str]:
     return {
         "users": settings.users_url,
         "sessions": settings.users_url,
+        "moderation": settings.users_url,
         "tweets": settings.tweets_url,
         "timelines": settings.tweets_url,
         "graph": settings.tweets_url,

@@ -11,6 +11,7 @@ from app import text
 from app.errors import BadInput, NotFoundError, Unauthenticated
 from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.passwords import hash_password, verify_password
+from app.policy import Suspended, suspended
 from app.readthrough import ReadThrough
 from app.sessions import SessionRevocations
 from app.tokens import AccessTokens, new_refresh_token, refresh_token_hash
@@ -115,6 +116,12 @@ class SignUp:
             )
 
 
+def refuse_suspended(user: UserRecord) -> None:
+    if suspended(user) and user.suspended_until is not None:
+        until = user.suspended_until.isoformat()
+        raise Suspended(f"This account is suspended until {until}.", until=until)
+
+
 class LogIn:
     def __init__(self, users: UserStore, sessions: SessionOpener) -> None:
         self._users = users
@@ -130,6 +137,7 @@ class LogIn:
         valid = await verify_password(user.password_hash if user else None, password)
         if user is None or not valid:
             raise Unauthenticated(INVALID_LOGIN)
+        refuse_suspended(user)
         user = await self._users.update_profile(user.id, {"last_login_at": utcnow()})
         return await self._sessions.open(user)
 
@@ -163,6 +171,7 @@ class RefreshSession:
         [user] = await self._users.get_many([record.user_id])
         if user is None:
             raise Unauthenticated(INVALID_REFRESH)
+        refuse_suspended(user)
         return await self._sessions.open(user, record.family_id)
 
 

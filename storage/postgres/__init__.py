@@ -1,4 +1,4 @@
-"""PostgreSQL adapters for users, user_stats, user_settings and sessions.
+"""PostgreSQL adapters for users, user_stats, user_settings, sessions and moderation.
 
 `postgresql://h/db[,postgresql://h2/db...]`: the physical shards, in order. Users are placed
 by the hash of their id on 100 logical shards; the shard map (on the first physical shard,
@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from storage.postgres.moderation import PostgresModerationStore
 from storage.postgres.shards import Shards, driver_errors, split_dsns
 from storage.postgres.users import PostgresSessionStore, PostgresUserStore
 from storage.registry import Resources
 from storage.sharding import LOGICAL_SHARDS
 
 if TYPE_CHECKING:
-    from storage.ports import SessionStore, UserStore
+    from storage.ports import ModerationStore, SessionStore, UserStore
 
-__all__ = ["PostgresSessionStore", "PostgresUserStore", "migrate"]
+__all__ = ["PostgresModerationStore", "PostgresSessionStore", "PostgresUserStore", "migrate"]
 MIGRATION_LOCK = 0x43_48_49_52_50  # "CHIRP": one migrator per database at a time
 
 
@@ -47,6 +48,10 @@ async def open_user_store(url: str, resources: Resources) -> PostgresUserStore:
 
 async def open_session_store(url: str, resources: Resources) -> PostgresSessionStore:
     return PostgresSessionStore(await _shards(url, resources))
+
+
+async def open_moderation_store(url: str, resources: Resources) -> PostgresModerationStore:
+    return PostgresModerationStore(await _shards(url, resources))
 
 
 def _migrations() -> list[tuple[str, str]]:
@@ -94,7 +99,8 @@ async def migrate(url: str) -> list[str]:
 
 
 if TYPE_CHECKING:
-    _checks: tuple[UserStore, SessionStore] = (
+    _checks: tuple[UserStore, SessionStore, ModerationStore] = (
         PostgresUserStore(None),  # type: ignore[arg-type]
         PostgresSessionStore(None),  # type: ignore[arg-type]
+        PostgresModerationStore(None),  # type: ignore[arg-type]
     )

@@ -1,7 +1,8 @@
 """Moving one logical shard to another physical database while the service runs.
 
-1. Copy the shard's rows (users, user_stats, user_settings, and the claims, sessions and
-   revoked session families whose keys hash to it) from the source to the target.
+1. Copy the shard's rows (users, user_stats, user_settings, and the claims, sessions,
+   revoked session families, reports, moderation actions and user roles whose keys hash to
+   it) from the source to the target.
 2. Switch the map and bump its version; every process reloads it within MAP_REFRESH_S.
 3. Wait longer than that, then copy again: what processes with the old map wrote to the
    source meanwhile (a sign-up, say) reaches the target. Rows already on the target win.
@@ -11,7 +12,9 @@ Reads keep working throughout (the rows are on the map's database at every momen
 user is never lost or duplicated: users are copied with ON CONFLICT DO NOTHING and removed
 from the source only after every process writes to the target. Counter increments made on
 the source in the short window of step 3 can be lost: user_stats may lag, as the design
-allows; they are never double-counted.
+allows; they are never double-counted. Likewise a role revoked on the source in that window
+comes back; a report resolved there stays resolved (resolving only ever closes a report, so
+the copy carries it over).
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ from storage.sharding import shard_of_id, shard_of_key
 
 # Tables placed by user id, parents first (stats and settings reference users).
 _BY_ID = ("users", "user_stats", "user_settings")
+# Tables placed by another id of their rows: (table, that id's column, the unique key a copy
+# skips on). Reports skip on any unique key: an open report written to the source in the
+# window may meet the reporter's open report of the same target already on the target.
+_BY_OTHER_ID = (
+    ("revoked_session_families", "family_id", "family_id"),
+    ("reports", "owner_id", None),
+    ("moderation_actions", "owner_id", "id"),
+    ("user_roles", "user_id", "user_id, role"),
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +53,7 @@ class MoveReport:
 async def _ids_on_shard(
     conn: asyncpg.Connection, logical: int, table: str = "users", column: str = "user_id"
 ) -> list[int]:
-    ids = await conn.fetch(f"SELECT {column} AS id FROM {table}")
+    ids = await conn.fetch(f"SELECT DISTINCT {column} AS id FROM {table}")
     return [row["id"] for row in ids if shard_of_id(row["id"]) == logical]
 
 
@@ -65,25 +77,42 @@ async def _copy(
     sessions = await _keys_on_shard(source, "sessions", "token_hash", logical)
     rows = await source.fetch("SELECT * FROM sessions WHERE token_hash = ANY($1)", sessions)
     await _insert(target, "sessions", rows, "token_hash")
-    families = await _ids_on_shard(source, logical, "revoked_session_families", "family_id")
-    rows = await source.fetch(
-        "SELECT * FROM revoked_session_families WHERE family_id = ANY($1)", families
-    )
-    await _insert(target, "revoked_session_families", rows, "family_id")
+    for table, column, key in _BY_OTHER_ID:
+        ids = await _ids_on_shard(source, logical, table, column)
+        rows = await source.fetch(f"SELECT * FROM {table} WHERE {column} = ANY($1)", ids)
+        await _insert(target, table, rows, key)
+        if table == "reports":
+            await _carry_resolutions(target, rows)
     return len(user_ids), len(claims), len(sessions)
 
 
 async def _insert(
-    conn: asyncpg.Connection, table: str, rows: list[asyncpg.Record], key: str
+    conn: asyncpg.Connection, table: str, rows: list[asyncpg.Record], key: str | None
 ) -> None:
     if not rows:
         return
     columns = list(rows[0].keys())
     marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    conflict = "" if key is None else f"({key}) "
     await conn.executemany(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
-        f"ON CONFLICT ({key}) DO NOTHING",
+        f"ON CONFLICT {conflict}DO NOTHING",
         [tuple(row.values()) for row in rows],
+    )
+
+
+async def _carry_resolutions(conn: asyncpg.Connection, reports: list[asyncpg.Record]) -> None:
+    """Reports resolved on the source are resolved on the target too, if still open there."""
+    resolved = [row for row in reports if row["resolved_at"] is not None]
+    if not resolved:
+        return
+    await conn.execute(
+        "UPDATE reports AS r SET resolved_at = d.resolved_at, resolution = d.resolution "
+        "FROM unnest($1::bigint[], $2::timestamptz[], $3::text[]) AS d(id, resolved_at, "
+        "resolution) WHERE r.id = d.id AND r.resolved_at IS NULL",
+        [row["id"] for row in resolved],
+        [row["resolved_at"] for row in resolved],
+        [row["resolution"] for row in resolved],
     )
 
 
@@ -96,10 +125,9 @@ async def _remove(conn: asyncpg.Connection, logical: int) -> None:
         await conn.execute("DELETE FROM claims WHERE claim = ANY($1)", claims)
         sessions = await _keys_on_shard(conn, "sessions", "token_hash", logical)
         await conn.execute("DELETE FROM sessions WHERE token_hash = ANY($1)", sessions)
-        families = await _ids_on_shard(conn, logical, "revoked_session_families", "family_id")
-        await conn.execute(
-            "DELETE FROM revoked_session_families WHERE family_id = ANY($1)", families
-        )
+        for table, column, _ in _BY_OTHER_ID:
+            ids = await _ids_on_shard(conn, logical, table, column)
+            await conn.execute(f"DELETE FROM {table} WHERE {column} = ANY($1)", ids)
 
 
 async def move_logical_shard(

@@ -28,7 +28,7 @@ REAP_EXPIRED = 100  # expired sessions forgotten per write, so used tokens do no
 _COLUMNS = (
     "user_id, username, email, phone, password_hash, display_name, bio, location, website, "
     "profile_image_url, banner_image_url, verified, protected, created_at, updated_at, "
-    "last_login_at"
+    "last_login_at, suspended_until"
 )
 PROFILE_FIELDS = frozenset(
     f.name for f in dataclasses.fields(UserRecord) if f.name not in {"id", "username", "email"}
@@ -189,6 +189,17 @@ class PostgresUserStore:
                 f"UPDATE users SET {assignments} WHERE user_id = $1 RETURNING {_COLUMNS}",
                 user_id,
                 *values,
+            )
+        if row is None:
+            raise NotFound(f"user {user_id}")
+        return _user(row)
+
+    async def set_suspended(self, user_id: int, until: datetime | None) -> UserRecord:
+        async with driver_errors("suspend"):
+            row = await self._shards.for_id(user_id).fetchrow(
+                f"UPDATE users SET suspended_until = $2 WHERE user_id = $1 RETURNING {_COLUMNS}",
+                user_id,
+                until,
             )
         if row is None:
             raise NotFound(f"user {user_id}")

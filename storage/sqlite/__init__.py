@@ -17,6 +17,7 @@ from storage.sqlite.database import SqliteDatabase, connect, path_from_url
 from storage.sqlite.engagement import SqliteEngagementStore
 from storage.sqlite.graph import SqliteFollowGraph
 from storage.sqlite.jobs import DEFAULT_MAX_ATTEMPTS, SqliteJobQueue, SqliteJobQueues
+from storage.sqlite.moderation import SqliteModerationStore
 from storage.sqlite.safety import SqliteSafetyStore
 from storage.sqlite.schema import describe, migrate, missing_versions
 from storage.sqlite.search import SqliteSearchIndex
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
         FollowGraph,
         JobQueue,
         JobQueues,
+        ModerationStore,
         SafetyStore,
         SearchIndex,
         SessionStore,
@@ -44,6 +46,7 @@ __all__ = [
     "SqliteFollowGraph",
     "SqliteJobQueue",
     "SqliteJobQueues",
+    "SqliteModerationStore",
     "SqliteSafetyStore",
     "SqliteSearchIndex",
     "SqliteSessionStore",
@@ -55,6 +58,7 @@ __all__ = [
     "open_engagement_store",
     "open_follow_graph",
     "open_job_queue",
+    "open_moderation_store",
     "open_safety_store",
     "open_search_index",
     "open_session_store",
@@ -95,6 +99,10 @@ async def open_session_store(url: str, resources: Resources) -> SqliteSessionSto
     return SqliteSessionStore(await open_database(url, resources))
 
 
+async def open_moderation_store(url: str, resources: Resources) -> SqliteModerationStore:
+    return SqliteModerationStore(await open_database(url, resources))
+
+
 async def open_tweet_store(url: str, resources: Resources) -> SqliteTweetStore:
     return SqliteTweetStore(await open_database(url, resources))
 
@@ -130,6 +138,7 @@ if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
     def _implements_ports(db: SqliteDatabase) -> None:
         _users: UserStore = SqliteUserStore(db)
         _sessions: SessionStore = SqliteSessionStore(db)
+        _moderation: ModerationStore = SqliteModerationStore(db)
         _tweets: TweetStore = SqliteTweetStore(db)
         _timelines: TimelineStore = SqliteTimelineStore(db)
         _graph: FollowGraph = SqliteFollowGraph(db)

@@ -33,9 +33,9 @@ from storage.sqlite.database import (
 _USER_COLUMNS = (
     "user_id, username, email, phone, password_hash, display_name, bio, location, website, "
     "profile_image_url, banner_image_url, verified, protected, created_at, updated_at, "
-    "last_login_at"
+    "last_login_at, suspended_until"
 )
-_TIME_FIELDS = {"created_at", "updated_at", "last_login_at"}
+_TIME_FIELDS = {"created_at", "updated_at", "last_login_at", "suspended_until"}
 # Fields update_profile may change; id, username and email are claims, not profile.
 PROFILE_FIELDS = frozenset(
     f.name for f in dataclasses.fields(UserRecord) if f.name not in {"id", "username", "email"}
@@ -47,6 +47,10 @@ REAP_EXPIRED = 100  # expired sessions forgotten per write, so used tokens do no
 
 def _ms(moment: datetime | None) -> int | None:
     return None if moment is None else ms_from_utc(moment)
+
+
+def _moment(ms: int | None) -> datetime | None:
+    return None if ms is None else utc_from_ms(ms)
 
 
 def _user(row: sqlite3.Row) -> UserRecord:
@@ -66,7 +70,8 @@ def _user(row: sqlite3.Row) -> UserRecord:
         protected=bool(row["protected"]),
         created_at=utc_from_ms(row["created_at"]),
         updated_at=utc_from_ms(row["updated_at"]),
-        last_login_at=None if row["last_login_at"] is None else utc_from_ms(row["last_login_at"]),
+        last_login_at=_moment(row["last_login_at"]),
+        suspended_until=_moment(row["suspended_until"]),
     )
 
 
@@ -114,12 +119,12 @@ class SqliteUserStore:
             user.id, user.username, user.email, user.phone, user.password_hash,
             user.display_name, user.bio, user.location, user.website, user.profile_image_url,
             user.banner_image_url, user.verified, user.protected, _ms(user.created_at),
-            _ms(user.updated_at), _ms(user.last_login_at),
+            _ms(user.updated_at), _ms(user.last_login_at), _ms(user.suspended_until),
         ]  # fmt: skip
         now = ms_from_utc(user.created_at)
         async with self._db.write() as tx:
             # A unique index failure raises Conflict("username" | "email" | "phone").
-            await tx.run(f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({placeholders(16)})", values)
+            await tx.run(f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({placeholders(17)})", values)
             await tx.run(
                 "INSERT INTO user_stats (user_id, updated_at) VALUES (?, ?)", (user.id, now)
             )
@@ -155,6 +160,16 @@ class SqliteUserStore:
         assignments, values = _assignments(changes, PROFILE_FIELDS)
         async with self._db.write() as tx:
             await tx.run(f"UPDATE users SET {assignments} WHERE user_id = ?", [*values, user_id])
+            row = await tx.row(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", (user_id,))
+        if row is None:
+            raise NotFound(f"user {user_id}")
+        return _user(row)
+
+    async def set_suspended(self, user_id: int, until: datetime | None) -> UserRecord:
+        async with self._db.write() as tx:
+            await tx.run(
+                "UPDATE users SET suspended_until = ? WHERE user_id = ?", (_ms(until), user_id)
+            )
             row = await tx.row(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", (user_id,))
         if row is None:
             raise NotFound(f"user {user_id}")

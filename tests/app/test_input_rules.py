@@ -157,6 +157,14 @@ def test_the_id_rule() -> None:
     assert parse_id(12) is None  # only text comes from outside
 
 
+# Required arguments besides the id, for fields that have some.
+OTHER_ARGUMENTS = {
+    "reportTweet": "reason: SPAM",
+    "reportUser": "reason: SPAM",
+    "resolveReports": 'action: DISMISS, note: "checking ids"',
+}
+
+
 def _id_uses() -> list[tuple[str, str]]:
     """(operation, its type name) for every ID argument and ID input field of the schema,
     with the id as $id; media ids are opaque keys, not database ids."""
@@ -169,12 +177,15 @@ def _id_uses() -> list[tuple[str, str]]:
             for arg_name, arg in field.args.items():
                 if _is_single_id(arg.type):
                     required = [
-                        a for a in field.args.values() if isinstance(a.type, GraphQLNonNull)
+                        a
+                        for a in field.args.values()
+                        if isinstance(a.type, GraphQLNonNull)
+                        and (a.ast_node is None or a.ast_node.default_value is None)
                     ]
-                    assert len(required) == 1, f"{name}: supply its other arguments here"
-                    uses.append(
-                        (f"{kind}($id: ID!) {{ {name}({arg_name}: $id) {selection} }}", name)
-                    )
+                    others = OTHER_ARGUMENTS.get(name, "")
+                    assert len(required) == 1 + others.count(":"), f"{name}: add to OTHER_ARGUMENTS"
+                    arguments = ", ".join(filter(None, [f"{arg_name}: $id", others]))
+                    uses.append((f"{kind}($id: ID!) {{ {name}({arguments}) {selection} }}", name))
                 named = get_named_type(arg.type)
                 if isinstance(named, GraphQLInputObjectType):
                     required = [
@@ -234,6 +245,8 @@ def test_every_cursor_refuses_malformed_numbers(client: GraphQLClient) -> None:
         "following": "{ me { following(after: $after) { edges { cursor } } } }",
         "blocked": "{ me { blocked(after: $after) { edges { cursor } } } }",
         "muted": "{ me { muted(after: $after) { edges { cursor } } } }",
+        "moderationQueue": "{ moderationQueue(after: $after) { edges { cursor } } }",
+        "moderationLog": "{ moderationLog(after: $after) { edges { cursor } } }",
         "replies": f'{{ tweet(id: "{tweet}") {{ replies(after: $after) {{ edges {{ id: cursor }}'
         " } } }",
     }
@@ -248,6 +261,8 @@ def test_every_cursor_refuses_malformed_numbers(client: GraphQLClient) -> None:
     numbers = ["²", "0", str(MAX_ID + 1), "9" * 30, "-1", " 1"]
     cursors = [_cursor(f"t:{n}:1") for n in numbers] + [_cursor(f"t:1:{n}") for n in numbers]
     cursors += [_cursor(f"i:{n}") for n in numbers]
+    cursors += [_cursor(f"q:{n}:1:1") for n in numbers] + [_cursor(f"q:1:{n}:1") for n in numbers]
+    cursors += [_cursor("q:1:3:1"), _cursor("q:1:1")]  # no such target kind; too short
     for name, selection in connections.items():
         for cursor in cursors:
             body = client.post(
@@ -341,6 +356,25 @@ TEXT_FIELDS: dict[str, tuple[Callable[[str], tuple[str, dict[str, Any]]], str]] 
         )
         for operation in ("addMutedWord", "removeMutedWord")
     },
+    **{
+        f"Mutation.{operation}.comment": (
+            lambda v, operation=operation, argument=argument: (
+                f'mutation($c: String!) {{ {operation}({argument}: "1", reason: SPAM,'
+                " comment: $c) }",
+                {"c": v},
+            ),
+            "it is spam",
+        )
+        for operation, argument in (("reportTweet", "id"), ("reportUser", "userId"))
+    },
+    "Mutation.resolveReports.note": (
+        lambda v: (
+            'mutation($n: String!) { resolveReports(targetId: "VHdlZXQ6MQ", action: DISMISS,'
+            " note: $n) { id } }",
+            {"n": v},
+        ),
+        "a note",
+    ),
     "Mutation.createMediaUpload.contentType": (
         lambda v: (
             "mutation($t: String!) { createMediaUpload(contentType: $t, size: 10) { mediaId } }",
@@ -350,6 +384,9 @@ TEXT_FIELDS: dict[str, tuple[Callable[[str], tuple[str, dict[str, Any]]], str]] 
     ),
 }
 MULTILINE = {
+    "Mutation.reportTweet.comment",
+    "Mutation.reportUser.comment",
+    "Mutation.resolveReports.note",
     "PostTweetInput.text",
     "UpdateProfileInput.bio",
     "UpdateSettingsInput.notificationPreferences",

@@ -287,6 +287,19 @@ def _live(w: World) -> None:
         assert event["tweet"]["text"] == marker, event  # the retweet was never sent
 
 
+def _moderation_is_for_moderators(w: World) -> None:
+    """The queue and the log show reported content whatever the policy; only moderators
+    (tests/resolvers/test_moderation.py) may read them or act."""
+    for query in (
+        "{ moderationQueue { edges { node { tweet { text } user { username } } } } }",
+        "{ moderationLog { edges { node { tweet { text } user { username } } } } }",
+    ):
+        assert w.code("alice", query) == "FORBIDDEN"
+    resolve = """mutation($t: ID!) { resolveReports(targetId: $t, action: DISMISS, note: "x") {
+      user { username } } }"""
+    assert w.code("alice", resolve, t=w.tweets["B1"]) == "FORBIDDEN"
+
+
 CHECKS: dict[str, Callable[[World], None]] = {
     "Query.me": _own_account,
     "Query.user": _profile_says_blocked_and_shows_nothing,
@@ -296,6 +309,9 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "Query.homeTimeline": _home,
     "Query.search": _search,
     "Subscription.homeTimeline": _live,
+    "Query.moderationQueue": _moderation_is_for_moderators,
+    "Query.moderationLog": _moderation_is_for_moderators,
+    "Mutation.resolveReports": _moderation_is_for_moderators,
     "Mutation.signUp": _own_account,
     "Mutation.logIn": _own_account,
     "Mutation.refreshToken": _own_account,

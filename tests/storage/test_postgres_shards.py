@@ -15,9 +15,21 @@ import pytest
 
 from app.ids import SnowflakeGenerator
 from storage.errors import Conflict, Unavailable
-from storage.postgres import PostgresSessionStore, PostgresUserStore, migrate
+from storage.postgres import (
+    PostgresModerationStore,
+    PostgresSessionStore,
+    PostgresUserStore,
+    migrate,
+)
 from storage.postgres.shards import Shards, split_dsns
-from storage.records import UserRecord, utcnow
+from storage.records import (
+    ModerationRecord,
+    ReportReason,
+    ReportRecord,
+    TargetKind,
+    UserRecord,
+    utcnow,
+)
 from storage.sharding import shard_of_id
 from tests.backends import backend_url
 
@@ -167,6 +179,24 @@ async def test_moving_a_logical_shard_under_load_loses_and_duplicates_no_user(
         while shard_of_id(family) != logical:
             family = secrets.randbits(62) + 1
         await sessions.revoke_family(family, utcnow() + timedelta(hours=1))
+        moderation = PostgresModerationStore(serving)  # reports, actions, roles of a user there
+        owner = on_shard[0].id
+        reported = ReportRecord(
+            ids.next_id(),
+            ids.next_id(),
+            TargetKind.USER,
+            owner,
+            owner,
+            ReportReason.SPAM,
+            "",
+            utcnow(),
+        )
+        action = ModerationRecord(
+            ids.next_id(), ids.next_id(), "suspend", TargetKind.USER, owner, owner, "", utcnow()
+        )
+        assert await moderation.add_report(reported) is True
+        await moderation.record(action)
+        assert await moderation.grant(owner, "moderator", utcnow()) is True
         signed_up: list[UserRecord] = []
         misses = 0
         moving = asyncio.create_task(moves.move_logical_shard(mover, logical, target, grace_s=0.5))
@@ -193,13 +223,26 @@ async def test_moving_a_logical_shard_under_load_loses_and_duplicates_no_user(
                 rows = await conn.fetch(
                     "SELECT user_id FROM users WHERE user_id = ANY($1)", [u.id for u in everyone]
                 )
+                rows += await conn.fetch(
+                    "SELECT owner_id AS user_id FROM reports WHERE id = $1 UNION ALL "
+                    "SELECT owner_id FROM moderation_actions WHERE id = $2 UNION ALL "
+                    "SELECT user_id FROM user_roles WHERE user_id = $3",
+                    reported.id,
+                    action.id,
+                    owner,
+                )
             finally:
                 await conn.close()
             for row in rows:
                 counts[row["user_id"]] = counts.get(row["user_id"], 0) + 1
-        assert counts == {u.id: 1 for u in everyone}  # each user exactly once, on one database
+        # Each user exactly once, on one database; the owner's report, action and role too.
+        assert counts == {u.id: 4 if u.id == owner else 1 for u in everyone}
         assert all(serving.map.physical_for_id(u.id) == target for u in on_shard)
         assert await sessions.revoked_families([family]) == [True]  # moved with the shard
+        assert await moderation.open_reports(TargetKind.USER, owner, owner, 10) == [reported]
+        assert await moderation.actions_page(1, before=action.id + 1) == [action]
+        assert await moderation.roles(owner) == {"moderator"}
+        await moderation.resolve(TargetKind.USER, owner, owner, "dismiss", utcnow())
         await moves.move_logical_shard(mover, logical, source, grace_s=0.5)  # put it back
     finally:
         await mover.close()

@@ -42,6 +42,14 @@ DESIGN_COLUMNS = {
     "retweets": "tweet_id user_id retweeted_at",
     "user_retweets": "user_id tweet_id retweeted_at",
 }
+MODERATION_COLUMNS = {
+    "users": "suspended_until",
+    "reports": "id reporter_id target_kind target_id owner_id reason comment created_at "
+    "resolved_at resolution",
+    "moderation_actions": "id moderator_id action target_kind target_id owner_id note "
+    "created_at until",
+    "user_roles": "user_id role granted_at",
+}
 
 
 def _url(path: Path) -> str:
@@ -95,6 +103,45 @@ async def test_the_schema_has_the_designs_tables_and_columns(tmp_path: Path) -> 
             found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
             assert set(columns.split()) <= found, table
     conn.close()
+
+
+async def test_moderation_keeps_one_open_report_per_reporter_and_target(tmp_path: Path) -> None:
+    path = tmp_path / "chirp.db"
+    await migrate(_url(path))
+    with sqlite3.connect(path) as conn:
+        for table, columns in MODERATION_COLUMNS.items():
+            found = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            assert set(columns.split()) <= found, table
+        report = "INSERT INTO reports (id, reporter_id, target_kind, target_id, owner_id, "
+        report += "reason, created_at, resolved_at) VALUES (?, 7, 'tweet', 1, 2, 'spam', 0, ?)"
+        conn.execute(report, (1, 5))
+        conn.execute(report, (2, None))
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(report, (3, None))
+    conn.close()
+
+
+async def test_upgrading_to_moderation_keeps_users_unsuspended(tmp_path: Path) -> None:
+    path = tmp_path / "chirp.db"
+    with sqlite3.connect(path) as conn:  # a file as the release before moderation left it
+        conn.execute("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INT)")
+        for migration in migrations():
+            if migration.version < "0008":
+                conn.executescript(migration.sql)
+                conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (migration.version,))
+        conn.execute(
+            "INSERT INTO users (user_id, username, email, password_hash, display_name, "
+            "created_at, updated_at) VALUES (7, 'old', 'old@example.com', 'h', 'Old', 1, 1)"
+        )
+    conn.close()
+    assert await migrate(_url(path)) == [v for v in VERSIONS if v >= "0008"]
+    resources = Resources(settings=None)
+    try:
+        users = await open_user_store(_url(path), resources)
+        [user] = await users.get_many([7])
+        assert user is not None and user.suspended_until is None
+    finally:
+        await resources.close()
 
 
 async def test_connection_uses_wal_and_one_shared_connection(tmp_path: Path) -> None:

@@ -99,6 +99,7 @@ URLS: dict[str, UrlFactory] = {
 ENGINES: dict[str, list[str]] = {
     "users": ["sqlite", "postgresql"],
     "sessions": ["sqlite", "postgresql"],
+    "moderation": ["sqlite", "postgresql"],
     "tweets": ["sqlite", "cassandra"],
     "timelines": ["sqlite", "cassandra", "sqlite+redis"],
     "graph": ["sqlite", "cassandra", "sqlite+redis"],
@@ -161,6 +162,7 @@ def _port_fixture(port: str, name: str) -> Any:
 
 user_store = _port_fixture("users", "user_store")
 session_store = _port_fixture("sessions", "session_store")
+moderation_store = _port_fixture("moderation", "moderation_store")
 tweet_store = _port_fixture("tweets", "tweet_store")
 timeline_store = _port_fixture("timelines", "timeline_store")
 follow_graph = _port_fixture("graph", "follow_graph")

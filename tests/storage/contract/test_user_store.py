@@ -1,4 +1,5 @@
-"""UserStore contract: unique names ignoring case, batch reads, profile, stats, settings."""
+"""UserStore contract: unique names ignoring case, batch reads, profile, stats, settings,
+suspensions."""
 
 from __future__ import annotations
 
@@ -283,3 +284,34 @@ async def test_ids_with_followers_over_a_threshold(
     found = await user_store.ids_with_followers_over(line, 1_000)
     assert [user_id for user_id in found if user_id in ours] == [big.id, medium.id]
     assert len(await user_store.ids_with_followers_over(line, 1)) == 1
+
+
+async def test_set_suspended_suspends_and_lifts(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user()
+    await user_store.create(user)
+    until = utcnow() + timedelta(days=7)
+    suspended = await user_store.set_suspended(user.id, until)
+    assert suspended == replace(user, suspended_until=until)  # nothing else changes
+    assert await user_store.get_many([user.id]) == [suspended]
+    assert await user_store.find_by_username(user.username) == suspended
+    assert await user_store.set_suspended(user.id, None) == user
+    assert await user_store.get_many([user.id]) == [user]
+
+
+async def test_a_user_created_suspended_reads_back_suspended(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    user = make_user(suspended_until=utcnow() + timedelta(hours=1))
+    await user_store.create(user)
+    assert await user_store.get_many([user.id]) == [user]
+
+
+async def test_set_suspended_of_a_missing_user_is_not_found(
+    user_store: UserStore, new_id: Callable[[], int]
+) -> None:
+    with pytest.raises(NotFound):
+        await user_store.set_suspended(new_id(), utcnow() + timedelta(days=1))
+    with pytest.raises(NotFound):
+        await user_store.set_suspended(new_id(), None)
