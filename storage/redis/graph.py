@@ -3,8 +3,9 @@
 
 Follow and unfollow write the store first, then bump `following:{id}:v` and drop the set; a
 read that misses rebuilds the set from the store and writes it only if the version did not
-move meanwhile, so a rebuild racing an unfollow can never leave a stale "follows" behind
-(privacy rests on this answer). Any Redis error reads the store instead.
+move meanwhile (storage/redis/versions.py), so a rebuild racing an unfollow can never leave
+a stale "follows" behind (privacy rests on this answer). Any Redis error reads the store
+instead.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from redis.exceptions import RedisError
 
 from storage.ports import FollowGraph
 from storage.records import FollowEdge
+from storage.redis.versions import Versions
 
 TTL_S = 3600
 MAX_CACHED = 5_000  # someone following more than this is asked of the store directly
@@ -36,58 +38,34 @@ return 1
 """
 
 
-def _key(user_id: int) -> str:
-    return f"following:{user_id}"
-
-
 class RedisCachedFollowGraph:
     def __init__(self, graph: FollowGraph, client: Redis) -> None:
         self._graph = graph
         self._client = client
         self._fill = client.register_script(_FILL)
-        self._unsent: set[int] = set()  # invalidations Redis missed: sent before any read
+        self._versions = Versions(client, "following", TTL_S)
 
     async def follow(self, follower_id: int, followee_id: int, at: datetime) -> bool:
         changed = await self._graph.follow(follower_id, followee_id, at)
-        await self._changed(follower_id)
+        await self._versions.changed(follower_id)
         return changed
 
     async def follow_many(self, edges: Sequence[tuple[int, int]], at: datetime) -> list[bool]:
         changed = await self._graph.follow_many(edges, at)
-        await self._changed(*dict.fromkeys(follower for follower, _ in edges))
+        await self._versions.changed(*dict.fromkeys(follower for follower, _ in edges))
         return changed
 
     async def unfollow(self, follower_id: int, followee_id: int) -> bool:
         changed = await self._graph.unfollow(follower_id, followee_id)
-        await self._changed(follower_id)
+        await self._versions.changed(follower_id)
         return changed
-
-    async def _changed(self, *follower_ids: int) -> None:
-        self._unsent.update(follower_ids)
-        try:
-            await self._send_invalidations()
-        except RedisError:
-            # The sets may now be stale: no read uses the cache until this is sent.
-            log.error("graph cache: could not invalidate %d following sets yet", len(follower_ids))
-
-    async def _send_invalidations(self) -> None:
-        if not self._unsent:
-            return
-        pending = list(self._unsent)
-        async with self._client.pipeline(transaction=True) as pipe:
-            for user_id in pending:
-                pipe.incr(f"{_key(user_id)}:v")
-                pipe.expire(f"{_key(user_id)}:v", TTL_S * 2)
-                pipe.delete(_key(user_id))
-            await pipe.execute()
-        self._unsent.difference_update(pending)
 
     async def is_following_many(self, pairs: Sequence[tuple[int, int]]) -> list[bool]:
         wanted: dict[int, set[int]] = defaultdict(set)
         for follower, followee in pairs:
             wanted[follower].add(followee)
         try:
-            await self._send_invalidations()
+            await self._versions.flush()
             follows = {f: await self._following(f, others) for f, others in wanted.items()}
         except RedisError:
             log.warning("graph cache unavailable; asking the store")
@@ -97,15 +75,15 @@ class RedisCachedFollowGraph:
     async def _following(self, follower_id: int, others: set[int]) -> set[int]:
         """Which of `others` follower_id follows."""
         ordered = sorted(others)
-        key = _key(follower_id)
+        key = self._versions.key(follower_id)
         answer: Any = await self._client.smismember(key, [_BUILT, *ordered])
         if answer[0]:
             return {other for other, yes in zip(ordered, answer[1:], strict=True) if yes}
-        version: Any = await self._client.get(f"{key}:v")
+        version = await self._versions.version(follower_id)
         everyone = await self._all_following(follower_id)
         if everyone is not None:
-            args: list[Any] = [(version or b"0").decode(), TTL_S, _BUILT, *everyone]
-            await self._fill(keys=[key, f"{key}:v"], args=args)
+            args: list[Any] = [version, TTL_S, _BUILT, *everyone]
+            await self._fill(keys=[key, self._versions.version_key(follower_id)], args=args)
             return others & set(everyone)
         found = await self._graph.is_following_many([(follower_id, o) for o in ordered])
         return {other for other, yes in zip(ordered, found, strict=True) if yes}

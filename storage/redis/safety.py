@@ -30,6 +30,7 @@ from storage.records import (
     utc_from_ms,
     utcnow,
 )
+from storage.redis.versions import Versions
 
 TTL_S = 3600
 MUTES_PER_READ = 1_000
@@ -43,86 +44,62 @@ return 1
 """
 
 
-def _key(user_id: int) -> str:
-    return f"relations:{user_id}"
-
-
 class RedisCachedSafetyStore:
     def __init__(self, store: SafetyStore, client: Redis) -> None:
         self._store = store
         self._client = client
         self._fill = client.register_script(_FILL)
-        self._unsent: set[int] = set()  # invalidations Redis missed: sent before any read
+        self._versions = Versions(client, "relations", TTL_S)
 
     async def block(self, blocker_id: int, blocked_id: int, at: datetime) -> bool:
         changed = await self._store.block(blocker_id, blocked_id, at)
-        await self._changed(blocker_id, blocked_id)
+        await self._versions.changed(blocker_id, blocked_id)
         return changed
 
     async def unblock(self, blocker_id: int, blocked_id: int) -> bool:
         changed = await self._store.unblock(blocker_id, blocked_id)
-        await self._changed(blocker_id, blocked_id)
+        await self._versions.changed(blocker_id, blocked_id)
         return changed
 
     async def mute(
         self, muter_id: int, muted_id: int, at: datetime, expires_at: datetime | None
     ) -> bool:
         changed = await self._store.mute(muter_id, muted_id, at, expires_at)
-        await self._changed(muter_id)
+        await self._versions.changed(muter_id)
         return changed
 
     async def unmute(self, muter_id: int, muted_id: int) -> bool:
         changed = await self._store.unmute(muter_id, muted_id)
-        await self._changed(muter_id)
+        await self._versions.changed(muter_id)
         return changed
 
     async def add_muted_word(
         self, user_id: int, word: str, at: datetime, expires_at: datetime | None
     ) -> bool:
         changed = await self._store.add_muted_word(user_id, word, at, expires_at)
-        await self._changed(user_id)
+        await self._versions.changed(user_id)
         return changed
 
     async def remove_muted_word(self, user_id: int, word: str) -> bool:
         changed = await self._store.remove_muted_word(user_id, word)
-        await self._changed(user_id)
+        await self._versions.changed(user_id)
         return changed
 
-    async def _changed(self, *user_ids: int) -> None:
-        self._unsent.update(user_ids)
-        try:
-            await self._send_invalidations()
-        except RedisError:
-            # The values may now be stale: no read uses the cache until this is sent.
-            log.error("safety cache: could not invalidate %d relations yet", len(user_ids))
-
-    async def _send_invalidations(self) -> None:
-        if not self._unsent:
-            return
-        pending = list(self._unsent)
-        async with self._client.pipeline(transaction=True) as pipe:
-            for user_id in pending:
-                pipe.incr(f"{_key(user_id)}:v")
-                pipe.expire(f"{_key(user_id)}:v", TTL_S * 2)
-                pipe.delete(_key(user_id))
-            await pipe.execute()
-        self._unsent.difference_update(pending)
-
     async def relations(self, user_id: int, now: datetime) -> Relations:
-        key = _key(user_id)
+        key = self._versions.key(user_id)
         try:
-            await self._send_invalidations()
+            await self._versions.flush()
             cached: Any = await self._client.get(key)
             if cached is not None:
                 return _decode(cached, now)
-            version: Any = await self._client.get(f"{key}:v")
+            version = await self._versions.version(user_id)
         except RedisError:
             log.warning("safety cache unavailable; asking the store")
             return await self._store.relations(user_id, now)
         value, ttl_s = await self._build(user_id, now)
         try:
-            args: list[Any] = [(version or b"0").decode(), value, ttl_s]
-            await self._fill(keys=[key, f"{key}:v"], args=args)
+            args: list[Any] = [version, value, ttl_s]
+            await self._fill(keys=[key, self._versions.version_key(user_id)], args=args)
         except RedisError:
             log.warning("safety cache: could not store the relations of %d", user_id)
         return _decode(value, now)

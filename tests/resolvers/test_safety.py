@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from storage.records import TimelineKind
 from tests.support.client import GraphQLClient, eventually
 from tests.support.profiles import PROFILES, app_on, unique
 
@@ -75,9 +76,19 @@ def test_a_block_ends_follows_and_hides_each_side_from_the_other(client: GraphQL
     assert seen_by_bob["blocksViewer"] is True and seen_by_bob["viewerBlocks"] is False
     assert seen_by_bob["tweets"]["edges"] == [] and seen_by_bob["likes"]["edges"] == []
 
-    # Each side's tweets, and retweets of them, leave the other's home timeline at once.
+    # Each side's tweets, and retweets of them, leave the other's home timeline at once;
+    # then the queued clean-up takes them out of the stored timelines too.
     assert f"{word} from bob" not in str(client.home(a))
     assert f"{word} from alice" not in str(client.home(b))
+    timelines = client.http.app.state.chirp.stores.timelines
+
+    async def stored_home(owner: dict[str, Any]) -> set[int]:
+        entries = await timelines.page(TimelineKind.HOME, int(owner["user"]["databaseId"]), 50)
+        return {entry.author_id for entry in entries}
+
+    alice_id, bob_id = int(alice["user"]["databaseId"]), int(bob["user"]["databaseId"])
+    eventually(lambda: bob_id not in client.http.portal.call(stored_home, alice))
+    eventually(lambda: alice_id not in client.http.portal.call(stored_home, bob))
     assert client.data(TWEET, {"id": by_bob["id"]}, a)["tweet"] is None
     assert client.data(TWEET, {"id": by_alice["id"]}, b)["tweet"] is None
     assert client.data(TWEET, {"id": by_bob["id"]}, c)["tweet"] is not None  # others: as before
