@@ -115,6 +115,13 @@ def test_reports_reach_moderators_grouped_and_each_action_is_logged(
     assert groups[bob["user"]["id"]]["tweet"] is None
     assert groups[bob["user"]["id"]]["reports"][0]["reason"] == "HARASSMENT"
 
+    # Dismiss a report: it leaves the queue, the tweet stays.
+    assert client.data(REPORT_TWEET, {"id": other, "r": "OTHER", "c": "meh"}, c)
+    dismissed = client.data(RESOLVE, {"t": other, "a": "DISMISS", "n": "not a breach"}, m)
+    assert dismissed["resolveReports"]["action"] == "DISMISS"
+    assert other not in _mine(client, m, {other})
+    assert client.data(TWEET, {"id": other}, a)["tweet"] == {"text": f"an ordinary {word}"}
+
     # Remove the tweet: gone for everyone, its reports closed.
     removed = client.data(RESOLVE, {"t": spam, "a": "REMOVE_TWEET", "n": "spam"}, m)
     assert removed["resolveReports"]["moderator"] == {"username": mod["user"]["username"]}
@@ -145,9 +152,10 @@ def test_reports_reach_moderators_grouped_and_each_action_is_logged(
     assert bob["user"]["id"] not in _mine(client, m, {bob["user"]["id"]})
 
     log = [e["node"] for e in client.data(LOG, {}, m)["moderationLog"]["edges"]]
-    assert [(e["action"], e["note"], e["targetId"]) for e in log[:2]] == [
+    assert [(e["action"], e["note"], e["targetId"]) for e in log[:3]] == [
         ("SUSPEND", "harassment", bob["user"]["id"]),
         ("REMOVE_TWEET", "spam", spam),
+        ("DISMISS", "not a breach", other),
     ]
     assert log[0]["until"] == suspension["until"] and log[1]["until"] is None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 import unicodedata
@@ -142,10 +143,11 @@ def test_a_mute_keeps_an_account_out_of_feeds_but_not_out_of_reach(
     client.data("mutation($id: ID!) { retweet(id: $id) { id } }", {"id": tweet["id"]}, c)
     client.post_tweet(c, f"{word} by carol")
     eventually(lambda: len(client.home(a)["edges"]) == 3)
+    # Both indexed (Alice wrote neither, so her search has only what the index holds).
+    eventually(lambda: len(client.data(SEARCH, {"q": word}, a)["search"]["edges"]) == 2)
 
     assert client.data(MUTE, {"id": bob["user"]["id"]}, a)["mute"]["viewerMutes"] is True
     assert _texts(client.home(a)) == [f"{word} by carol"]  # bob's tweet and its retweet: gone
-    eventually(lambda: len(client.data(SEARCH, {"q": word}, c)["search"]["edges"]) == 2)
     assert _texts(client.data(SEARCH, {"q": word}, a)["search"]) == [f"{word} by carol"]
     # Still reachable by id and on the profile; still followed.
     assert client.data(TWEET, {"id": tweet["id"]}, a)["tweet"] == {"text": f"{word} by bob"}
@@ -188,6 +190,9 @@ def test_muted_words_hide_whole_words_in_any_case_and_form(client: GraphQLClient
     for muted in ("coffee", "CAFÉ", "#tea"):
         client.data(ADD_WORD, {"w": muted}, a)
     assert sorted(_texts(client.home(a))) == ["tea for two", "the coffeehouse opens"]
+    teas = f"from:{bob['user']['username']} tea"
+    eventually(lambda: len(client.data(SEARCH, {"q": teas})["search"]["edges"]) == 2)  # indexed
+    assert _texts(client.data(SEARCH, {"q": teas}, a)["search"]) == ["tea for two"]
     words = client.data(ME_LISTS, token=a)["me"]["mutedWords"]
     assert [w["word"] for w in words] == ["#tea", "café", "coffee"]
 
@@ -230,3 +235,24 @@ def test_bad_input_gets_a_code_and_changes_nothing(client: GraphQLClient) -> Non
     assert client.error_code(someone_else, {"name": name}, a) == "FORBIDDEN"
     lists = client.data(ME_LISTS, token=a)["me"]
     assert lists == {"blocked": {"edges": []}, "muted": {"edges": []}, "mutedWords": []}
+
+
+def test_muted_accounts_and_words_stay_out_of_the_live_timeline(client: GraphQLClient) -> None:
+    alice, bob, carol = _people(client, "alice", "bob", "carol")
+    a = alice["accessToken"]
+    for followed in (bob, carol):
+        client.follow(a, followed["user"]["id"])
+    client.data(MUTE, {"id": bob["user"]["id"]}, a)
+    client.data(ADD_WORD, {"w": "spoiler"}, a)
+    with client.http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_text(json.dumps({"type": "connection_init", "payload": {"token": a}}))
+        assert json.loads(ws.receive_text())["type"] == "connection_ack"
+        query = "subscription { homeTimeline { tweet { text } } }"
+        ws.send_text(json.dumps({"type": "subscribe", "id": "1", "payload": {"query": query}}))
+        client.post_tweet(bob["accessToken"], "from a muted account")
+        client.post_tweet(carol["accessToken"], "a SPOILER about the end")
+        client.post_tweet(carol["accessToken"], "this one arrives")
+        while (message := json.loads(ws.receive_text()))["type"] == "ping":
+            ws.send_text(json.dumps({"type": "pong"}))
+        # The first event delivered is the third tweet: the muted two were never sent.
+        assert message["payload"]["data"]["homeTimeline"]["tweet"] == {"text": "this one arrives"}
