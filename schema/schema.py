@@ -7,6 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -83,6 +84,15 @@ class ChirpSchema(strawberry.Schema):
         )
 
 
+# strawberry's own JSON scalar points at a page outside the project; this one says it here.
+JSON_SCALAR = strawberry.scalar(
+    name="JSON",
+    description="Any JSON value: an object, an array, a string, a number, true, false or null.",
+    serialize=lambda value: value,
+    parse_value=lambda value: value,
+)
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
     return ChirpSchema(
         query=Query,
@@ -92,6 +102,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=schema_extensions(settings),
         execution_context_class=QuietRequestExecutor if settings.production else RequestExecutor,
         config=StrawberryConfig(disable_field_suggestions=settings.production),
+        scalar_overrides={JSON: JSON_SCALAR},
     )
 
 
