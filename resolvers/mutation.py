@@ -96,7 +96,11 @@ class Mutation:
     @strawberry.mutation
     async def update_settings(self, info: Info, input: UpdateSettingsInput) -> Settings:
         viewer = info.context.require_viewer()
-        record = await info.context.chirp.services.update_settings(viewer, provided(input))
+        changes = provided(input)
+        preferences = changes.get("notification_preferences")
+        if preferences is not None:
+            changes["notification_preferences"] = provided(preferences)
+        record = await info.context.chirp.services.update_settings(viewer, changes)
         return Settings.from_record(record)
 
     @strawberry.mutation

@@ -38,13 +38,25 @@ class UpdateProfileInput:
     banner_image_url: str | None = strawberry.UNSET
 
 
+@strawberry.input(description="The kinds to turn on (true) or off (false); others stay.")
+class NotificationPreferencesInput:
+    mention: bool | None = strawberry.UNSET
+    reply: bool | None = strawberry.UNSET
+    quote: bool | None = strawberry.UNSET
+    like: bool | None = strawberry.UNSET
+    retweet: bool | None = strawberry.UNSET
+    follow: bool | None = strawberry.UNSET
+    follow_request: bool | None = strawberry.UNSET
+    follow_request_approved: bool | None = strawberry.UNSET
+
+
 @strawberry.input
 class UpdateSettingsInput:
     language: str | None = strawberry.UNSET
     timezone: str | None = strawberry.UNSET
     private_account: bool | None = strawberry.UNSET
     allow_dms_from: str | None = strawberry.UNSET
-    notification_preferences: strawberry.scalars.JSON | None = strawberry.UNSET
+    notification_preferences: NotificationPreferencesInput | None = strawberry.UNSET
     privacy_settings: strawberry.scalars.JSON | None = strawberry.UNSET
 
 

@@ -183,6 +183,20 @@ class Relations:
     muted_words: tuple[MutedWord, ...] = ()  # unexpired
 
 
+# What a user can be notified of; each can be turned off in their settings (stored as
+# `notification_preferences`: kind -> bool, a kind left out is on).
+NOTIFICATION_KINDS = (
+    "mention",
+    "reply",
+    "quote",
+    "like",
+    "retweet",
+    "follow",
+    "follow_request",
+    "follow_request_approved",
+)
+
+
 class ReportReason(StrEnum):
     SPAM = "spam"
     ABUSE = "abuse"

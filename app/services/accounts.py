@@ -17,7 +17,14 @@ from app.sessions import SessionRevocations
 from app.tokens import AccessTokens, new_refresh_token, refresh_token_hash
 from storage.errors import Conflict
 from storage.ports import SessionStore, UserStore
-from storage.records import SessionRecord, UserRecord, UserSettings, utc_from_ms, utcnow
+from storage.records import (
+    NOTIFICATION_KINDS,
+    SessionRecord,
+    UserRecord,
+    UserSettings,
+    utc_from_ms,
+    utcnow,
+)
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -32,7 +39,7 @@ PROFILE_LIMITS = {
 URL_FIELDS = frozenset({"website", "profile_image_url", "banner_image_url"})
 SETTINGS_LIMITS = {"language": 10, "timezone": 50}
 MAX_SETTINGS_JSON_BYTES = 4096
-JSON_SETTINGS = frozenset({"notification_preferences", "privacy_settings"})
+JSON_SETTINGS = frozenset({"privacy_settings"})
 ALLOW_DMS_FROM = ("everyone", "following", "nobody")
 INVALID_LOGIN = "Invalid username or password."
 INVALID_REFRESH = "The refresh token is not valid; log in again."
@@ -220,8 +227,13 @@ class UpdateSettings:
 
     async def __call__(self, user_id: int, changes: Mapping[str, Any]) -> UserSettings:
         cleaned = {field: _setting(field, value) for field, value in changes.items()}
-        if await self._users.get_settings(user_id) is None:
+        current = await self._users.get_settings(user_id)
+        if current is None:
             raise NotFoundError("No such user.")
+        if "notification_preferences" in cleaned:  # the kinds sent change, the others stay
+            cleaned["notification_preferences"] = notification_preferences(
+                {**current.notification_preferences, **cleaned["notification_preferences"]}
+            )
         settings = await self._users.update_settings(user_id, cleaned)
         if "private_account" in cleaned:
             await self._users.update_profile(
@@ -252,4 +264,20 @@ def _setting(field: str, value: Any) -> Any:
         raise BadInput(f"allowDmsFrom is one of {', '.join(ALLOW_DMS_FROM)}.", field=field)
     if field in JSON_SETTINGS:
         return text.json_object(value, field, MAX_SETTINGS_JSON_BYTES)
+    if field == "notification_preferences":
+        for kind, on in value.items():
+            if kind not in NOTIFICATION_KINDS or not isinstance(on, bool):
+                raise BadInput(
+                    f"notificationPreferences.{kind} must be true or false.", field=field
+                )
     return value
+
+
+def notification_preferences(stored: Mapping[str, Any]) -> dict[str, bool]:
+    """The preferences as kept: a bool for each known kind that is set (a kind left out is
+    on); anything else a stored value holds (from the free-form JSON days) is dropped."""
+    return {
+        kind: on
+        for kind, on in stored.items()
+        if kind in NOTIFICATION_KINDS and isinstance(on, bool)
+    }

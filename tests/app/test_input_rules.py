@@ -278,8 +278,9 @@ POST = "mutation($i: PostTweetInput!) { postTweet(input: $i) { text source langu
 PROFILE = """mutation($i: UpdateProfileInput!) { updateProfile(input: $i) {
     displayName bio location website profileImageUrl bannerImageUrl } }"""
 SETTINGS = """mutation($i: UpdateSettingsInput!) { updateSettings(input: $i) {
-    language timezone privateAccount allowDmsFrom notificationPreferences privacySettings } }"""
-READ_SETTINGS = "{ settings { language notificationPreferences privacySettings } }"
+    language timezone privateAccount allowDmsFrom notificationPreferences { like }
+    privacySettings } }"""
+READ_SETTINGS = "{ settings { language notificationPreferences { like } privacySettings } }"
 
 
 def _sign_up_with(**fields: str) -> tuple[str, dict[str, Any]]:
@@ -331,10 +332,6 @@ TEXT_FIELDS: dict[str, tuple[Callable[[str], tuple[str, dict[str, Any]]], str]] 
             "allowDmsFrom": "everyone",
         }.items()
     },
-    "UpdateSettingsInput.notificationPreferences": (
-        lambda v: (SETTINGS, {"i": {"notificationPreferences": {"email": v, v: True}}}),
-        "weekly",
-    ),
     "UpdateSettingsInput.privacySettings": (
         lambda v: (SETTINGS, {"i": {"privacySettings": {"list": [{"note": v}]}}}),
         "none",
@@ -389,7 +386,6 @@ MULTILINE = {
     "Mutation.resolveReports.note",
     "PostTweetInput.text",
     "UpdateProfileInput.bio",
-    "UpdateSettingsInput.notificationPreferences",
     "UpdateSettingsInput.privacySettings",
     "Query.search.query",
 }
@@ -492,14 +488,16 @@ def test_null_is_refused_for_every_setting(client: GraphQLClient) -> None:
         body = client.post(SETTINGS, {"i": {field: None}}, token)
         assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", field
     settings = client.data(READ_SETTINGS, token=token)["settings"]
-    assert settings == {"language": "en", "notificationPreferences": {}, "privacySettings": {}}
+    assert settings == {
+        "language": "en", "notificationPreferences": {"like": True}, "privacySettings": {}
+    }  # fmt: skip
 
 
 def test_json_settings_are_bounded_objects(client: GraphQLClient) -> None:
     token = client.sign_up("alice")["accessToken"]
 
     def code(value: Any) -> str:
-        return client.error_code(SETTINGS, {"i": {"notificationPreferences": value}}, token)
+        return client.error_code(SETTINGS, {"i": {"privacySettings": value}}, token)
 
     for not_an_object in (5, "email", [1, 2], True):
         assert code(not_an_object) == "BAD_USER_INPUT", not_an_object
@@ -510,8 +508,8 @@ def test_json_settings_are_bounded_objects(client: GraphQLClient) -> None:
         deep = {"d": deep}
     assert code(deep) == "BAD_USER_INPUT"
     fits = {"k": "x" * 4_000, "nested": deep["d"]["d"]}  # 8 levels in all
-    stored = client.data(SETTINGS, {"i": {"notificationPreferences": fits}}, token)
-    assert stored["updateSettings"]["notificationPreferences"] == fits
+    stored = client.data(SETTINGS, {"i": {"privacySettings": fits}}, token)
+    assert stored["updateSettings"]["privacySettings"] == fits
     body = client.http.post(  # NaN is not JSON, though Python's parser reads it
         "/graphql",
         content=json.dumps(
@@ -520,4 +518,4 @@ def test_json_settings_are_bounded_objects(client: GraphQLClient) -> None:
         headers={"Authorization": f"Bearer {token}", "content-type": "application/json"},
     ).json()
     assert body["errors"][0]["extensions"]["code"] in ("BAD_USER_INPUT", "BAD_REQUEST")
-    assert client.data(READ_SETTINGS, token=token)["settings"]["notificationPreferences"] == fits
+    assert client.data(READ_SETTINGS, token=token)["settings"]["privacySettings"] == fits

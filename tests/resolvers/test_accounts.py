@@ -93,8 +93,9 @@ def test_update_profile_and_settings(client: GraphQLClient) -> None:
     assert client.data(ME, token=token)["me"]["bio"] == "hi"
     settings = client.data(
         """mutation { updateSettings(input: {language: "fr", timezone: "Europe/Paris",
-            privateAccount: true, notificationPreferences: {email: false}}) {
-            language timezone privateAccount allowDmsFrom notificationPreferences } }""",
+            privateAccount: true, notificationPreferences: {like: false}}) {
+            language timezone privateAccount allowDmsFrom
+            notificationPreferences { like retweet followRequestApproved } } }""",
         token=token,
     )["updateSettings"]
     assert settings == {
@@ -102,7 +103,7 @@ def test_update_profile_and_settings(client: GraphQLClient) -> None:
         "timezone": "Europe/Paris",
         "privateAccount": True,
         "allowDmsFrom": "following",
-        "notificationPreferences": {"email": False},
+        "notificationPreferences": {"like": False, "retweet": True, "followRequestApproved": True},
     }
     assert client.data(ME, token=token)["me"]["protected"] is True
     assert (
