@@ -144,16 +144,22 @@ class Gate:
         return Policy(viewer_id, await self._safety.relations(viewer_id, utcnow()))
 
     async def visible_tweet(
-        self, viewer_id: int, tweet_id: int, field: str | None = None, original: bool = False
+        self,
+        viewer_id: int,
+        tweet_id: int,
+        field: str | None = None,
+        original: bool = False,
+        policy: Policy | None = None,
     ) -> tuple[TweetRecord, UserRecord]:
         """The tweet `viewer_id` acts on, with its author, if they may see it; with
-        `original`, a retweet stands for the tweet it retweets."""
+        `original`, a retweet stands for the tweet it retweets. A caller that has the
+        viewer's policy already passes it."""
         details = {"field": field} if field else {}
         [tweet] = await self._tweets.get_many([tweet_id])
         if original and tweet is not None and tweet.retweet_of_tweet_id is not None:
             [tweet] = await self._tweets.get_many([tweet.retweet_of_tweet_id])
         [author] = await self._users.get_many([tweet.user_id]) if tweet else [None]
-        policy = await self.policy(viewer_id)
+        policy = policy or await self.policy(viewer_id)
         follows = False
         if author is not None and policy.needs_follow_check(author):
             [follows] = await self._graph.is_following_many([(viewer_id, author.id)])

@@ -93,11 +93,11 @@ class VisibleTweetByIdLoader(DataLoader[int, TweetRecord | None]):
         """A retweet shows only while the viewer may see what it retweets. An original in
         this same batch is answered from it: loading it through this loader would wait for
         the batch that is asking, forever."""
-        in_batch = dict(zip(ids, visible, strict=True))
         originals = [t.retweet_of_tweet_id for t in visible if t and t.retweet_of_tweet_id]
-        elsewhere = [o for o in dict.fromkeys(originals) if o not in in_batch]
         if not originals:
             return visible
+        in_batch = dict(zip(ids, visible, strict=True))
+        elsewhere = [o for o in dict.fromkeys(originals) if o not in in_batch]
         seen = in_batch | dict(zip(elsewhere, await self.load_many(elsewhere), strict=True))
         return [
             None

@@ -20,12 +20,9 @@ UserRef = Annotated["User", strawberry.lazy("schema.user")]
 
 
 async def _user(info: Info, user_id: int) -> User:
-    from schema.user import User
+    from schema.user import named_user
 
-    user = await info.context.loaders.user_by_id.load(user_id)
-    if user is None:
-        raise LookupError(f"follow edge names a missing user {user_id}")
-    return User.from_record(user)
+    return await named_user(info, user_id, "a follow edge")
 
 
 @strawberry.type

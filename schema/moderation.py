@@ -42,12 +42,9 @@ class ModerationAction(Enum):
 
 
 async def _user(info: Info, user_id: int) -> User:
-    from schema.user import User
+    from schema.user import named_user
 
-    user = await info.context.loaders.user_by_id.load(user_id)
-    if user is None:
-        raise LookupError(f"moderation names a missing user {user_id}")
-    return User.from_record(user)
+    return await named_user(info, user_id, "moderation")
 
 
 async def _tweet(info: Info, kind: TargetKind, target_id: int) -> Tweet | None:

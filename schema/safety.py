@@ -40,12 +40,9 @@ class AccountEdge:
 
     @strawberry.field
     async def node(self, info: Info) -> UserRef:
-        from schema.user import User
+        from schema.user import named_user
 
-        user = await info.context.loaders.user_by_id.load(self.user_id)
-        if user is None:
-            raise LookupError(f"a block or mute names a missing user {self.user_id}")
-        return User.from_record(user)
+        return await named_user(info, self.user_id, "a block or mute")
 
 
 @strawberry.type(description="Accounts you block or mute, by account id.")

@@ -212,3 +212,12 @@ class User(Node):
         viewer = self._own(info, "muted words")
         words = await info.context.chirp.services.muted_words.current(viewer)
         return [MutedWord.from_record(word) for word in words]
+
+
+async def named_user(info: Info, user_id: int, named_by: str) -> User:
+    """The user a stored row names (a follow edge, a block, a report): users are written
+    before anything names them, so a missing one is a broken invariant, not a null."""
+    user = await info.context.loaders.user_by_id.load(user_id)
+    if user is None:
+        raise LookupError(f"{named_by} names a missing user {user_id}")
+    return User.from_record(user)

@@ -78,7 +78,7 @@ class Reports:
             raise NotFoundError("That tweet does not exist.", argument="id")
         policy = await self._gate.policy(reporter_id)
         if not policy.blocked_either_way(tweet.user_id):  # a blocked account's can be reported
-            await self._gate.visible_tweet(reporter_id, tweet_id, "id")
+            await self._gate.visible_tweet(reporter_id, tweet_id, "id", policy=policy)
         if tweet.user_id == reporter_id:
             raise BadInput("You cannot report your own tweet.", argument="id")
         target = Target(TargetKind.TWEET, tweet.id, tweet.user_id)
