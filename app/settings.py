@@ -68,6 +68,8 @@ class Settings:
     run_workers: bool = True
     public_base_url: str = "http://127.0.0.1:8000"
     metrics_token: str = ""  # empty: /metrics is open, except in production (404)
+    notification_retention_days: int = 90  # the notifications' TTL (Cassandra) and horizon
+    notification_group_window_s: int = 24 * 3600  # an unread group takes actors this long
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -119,6 +121,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         run_workers=env.get("CHIRP_RUN_WORKERS", "1") not in ("0", "false", "no"),
         public_base_url=env.get("CHIRP_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
         metrics_token=env.get("CHIRP_METRICS_TOKEN", ""),
+        notification_retention_days=max(1, _int(env, "CHIRP_NOTIFICATION_RETENTION_DAYS", 90)),
+        notification_group_window_s=max(1, _int(env, "CHIRP_NOTIFICATION_GROUP_WINDOW_S", 86400)),
         limits=limits,
     )
     if not 0 <= settings.worker_id <= 1023:

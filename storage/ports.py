@@ -8,9 +8,9 @@ them are never counted twice. Adapters raise only the errors of storage/errors.p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from storage.records import (
@@ -19,6 +19,8 @@ from storage.records import (
     FollowEdge,
     Job,
     ModerationRecord,
+    NotificationChange,
+    NotificationGroup,
     RelationEdge,
     Relations,
     ReportGroup,
@@ -299,6 +301,46 @@ class EngagementStore(Protocol):
         self, user_id: int, limit: int, after: Position | None = None
     ) -> list[TimelineEntry]:
         """A user's likes, newest like first; created_at is the time of the like."""
+
+
+class NotificationStore(Protocol):
+    """Each recipient's notifications, grouped. A recipient hears once of each (base key,
+    actor): adding an actor the base already has changes nothing, so retried or repeated
+    jobs never notify twice; withdrawing it undoes what it caused. A group is read once the
+    recipient's read marker is at or past its position (latest_at, id)."""
+
+    async def apply(
+        self, change: NotificationChange, window: timedelta, new_id: Callable[[], int]
+    ) -> list[NotificationGroup]:
+        """Add and withdraw the change's actors. An added actor joins the base's newest
+        group when the kind groups, that group is unread and its latest member is no more
+        than `window` older than the actor's; otherwise it starts a group (id from
+        `new_id`). A withdrawn actor leaves its group; a group left empty is gone. Returns
+        each group changed, as it is now (count 0: gone). Concurrent calls on one base
+        serialize: none of their changes is lost."""
+
+    async def drop(self, recipient_id: int, base_key: str) -> list[NotificationGroup]:
+        """Remove the base's groups and actors (its tweet was deleted); returns the removed
+        groups, each with count 0."""
+
+    async def page(
+        self,
+        recipient_id: int,
+        limit: int,
+        after: Position | None = None,
+        kinds: Collection[str] | None = None,
+    ) -> list[NotificationGroup]:
+        """Groups newest first by position, strictly older than `after`; only the given
+        kinds when `kinds` is set."""
+
+    async def mark_read(self, recipient_id: int, position: Position) -> Position:
+        """Move the read marker to `position` if that is later (it never moves back);
+        returns the marker."""
+
+    async def read_marker(self, recipient_id: int) -> Position | None: ...
+
+    async def unread_count(self, recipient_id: int, cap: int) -> int:
+        """Groups after the read marker, counted up to `cap`."""
 
 
 class SearchIndex(Protocol):

@@ -197,6 +197,47 @@ NOTIFICATION_KINDS = (
 )
 
 
+# Kinds whose notifications on one target group ("ada and 41 others liked your tweet");
+# every other kind is one notification per cause.
+GROUPED_KINDS = frozenset({"like", "retweet", "follow"})
+SAMPLE_ACTORS = 8  # a group keeps its newest few actors to show
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationGroup:
+    """One notification as a reader sees it: `count` actors did `kind` on the same target
+    (the base key names it), the newest `sample` of them with when, newest first."""
+
+    id: int
+    recipient_id: int
+    base_key: str
+    kind: str
+    subject_id: int | None  # the tweet it is about; None for follows and requests
+    count: int  # 0: the group is gone (every actor withdrew, or its tweet was deleted)
+    sample: tuple[tuple[int, datetime], ...]
+    latest_at: datetime
+
+    @property
+    def position(self) -> tuple[datetime, int]:
+        return (self.latest_at, self.id)
+
+    @property
+    def actor_ids(self) -> tuple[int, ...]:
+        return tuple(actor for actor, _ in self.sample)
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationChange:
+    """Actors added to and withdrawn from one recipient's notifications of one base key."""
+
+    recipient_id: int
+    base_key: str
+    kind: str
+    subject_id: int | None
+    added: tuple[tuple[int, datetime], ...] = ()  # (actor, when)
+    removed: tuple[int, ...] = ()  # actors
+
+
 class ReportReason(StrEnum):
     SPAM = "spam"
     ABUSE = "abuse"

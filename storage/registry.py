@@ -22,6 +22,7 @@ from storage.ports import (
     JobQueues,
     MediaStore,
     ModerationStore,
+    NotificationStore,
     SafetyStore,
     SearchIndex,
     SessionStore,
@@ -61,6 +62,10 @@ ADAPTERS: dict[str, dict[str, str]] = {
     "safety": {
         "sqlite": f"{_SQLITE}:open_safety_store",
         "cassandra": "storage.cassandra:open_safety_store",
+    },
+    "notifications": {
+        "sqlite": f"{_SQLITE}:open_notification_store",
+        "cassandra": "storage.cassandra:open_notification_store",
     },
     "engagement": {
         "sqlite": f"{_SQLITE}:open_engagement_store",
@@ -137,6 +142,7 @@ class Stores:
     graph: FollowGraph
     safety: SafetyStore
     engagement: EngagementStore
+    notifications: NotificationStore
     search: SearchIndex
     media: MediaStore
     cache: Cache
@@ -158,6 +164,7 @@ def port_urls(settings: Any) -> dict[str, str]:
         "graph": settings.tweets_url,
         "safety": settings.tweets_url,
         "engagement": settings.tweets_url,
+        "notifications": settings.tweets_url,
         "search": settings.search_url,
         "media": settings.media_url,
         "cache": settings.cache_url,
@@ -202,6 +209,9 @@ async def open_stores(settings: Any) -> Stores:
             )
             opened["graph"] = await _with_graph_cache(opened["graph"], urls["cache"], resources)
             opened["safety"] = await _with_safety_cache(opened["safety"], urls["cache"], resources)
+            opened["notifications"] = await _with_unread_counts(
+                opened["notifications"], urls["cache"], resources
+            )
     except BaseException:
         await resources.close()
         raise
@@ -230,6 +240,14 @@ async def _with_safety_cache(safety: Any, cache_url: str, resources: Resources) 
     from storage.redis.safety import RedisCachedSafetyStore
 
     return RedisCachedSafetyStore(safety, await shared_client(cache_url, resources))
+
+
+async def _with_unread_counts(notifications: Any, cache_url: str, resources: Resources) -> Any:
+    """`notifications:unread:{id}` counts in Redis in front of the notification store."""
+    from storage.redis.client import shared_client
+    from storage.redis.notifications import RedisUnreadNotificationStore
+
+    return RedisUnreadNotificationStore(notifications, await shared_client(cache_url, resources))
 
 
 async def _with_spool(shared: Any, settings: Any, resources: Resources) -> Any:

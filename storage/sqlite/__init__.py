@@ -8,6 +8,7 @@ without the current schema raises StorageError saying so.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -18,6 +19,7 @@ from storage.sqlite.engagement import SqliteEngagementStore
 from storage.sqlite.graph import SqliteFollowGraph
 from storage.sqlite.jobs import DEFAULT_MAX_ATTEMPTS, SqliteJobQueue, SqliteJobQueues
 from storage.sqlite.moderation import SqliteModerationStore
+from storage.sqlite.notifications import SqliteNotificationStore
 from storage.sqlite.safety import SqliteSafetyStore
 from storage.sqlite.schema import describe, migrate, missing_versions
 from storage.sqlite.search import SqliteSearchIndex
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
         JobQueue,
         JobQueues,
         ModerationStore,
+        NotificationStore,
         SafetyStore,
         SearchIndex,
         SessionStore,
@@ -59,6 +62,7 @@ __all__ = [
     "open_follow_graph",
     "open_job_queue",
     "open_moderation_store",
+    "open_notification_store",
     "open_safety_store",
     "open_search_index",
     "open_session_store",
@@ -119,6 +123,11 @@ async def open_safety_store(url: str, resources: Resources) -> SqliteSafetyStore
     return SqliteSafetyStore(await open_database(url, resources))
 
 
+async def open_notification_store(url: str, resources: Resources) -> SqliteNotificationStore:
+    retention = timedelta(days=resources.settings.notification_retention_days)
+    return SqliteNotificationStore(await open_database(url, resources), retention)
+
+
 async def open_engagement_store(url: str, resources: Resources) -> SqliteEngagementStore:
     return SqliteEngagementStore(await open_database(url, resources))
 
@@ -144,6 +153,7 @@ if TYPE_CHECKING:  # mypy checks that each adapter really implements its port
         _graph: FollowGraph = SqliteFollowGraph(db)
         _safety: SafetyStore = SqliteSafetyStore(db)
         _engagement: EngagementStore = SqliteEngagementStore(db)
+        _notifications: NotificationStore = SqliteNotificationStore(db, timedelta(days=90))
         _search: SearchIndex = SqliteSearchIndex(db)
         _queue: JobQueue = SqliteJobQueue(db)
         _queues: JobQueues = SqliteJobQueues(db)

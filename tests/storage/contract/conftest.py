@@ -105,6 +105,7 @@ ENGINES: dict[str, list[str]] = {
     "graph": ["sqlite", "cassandra", "sqlite+redis"],
     "safety": ["sqlite", "cassandra", "sqlite+redis"],
     "engagement": ["sqlite", "cassandra"],
+    "notifications": ["sqlite", "cassandra", "sqlite+redis"],
     "search": ["sqlite", "elasticsearch"],
     "media": ["file", "s3"],
     "cache": ["memory", "redis"],
@@ -138,6 +139,7 @@ async def open_on(engine: str, ports: list[str], tmp_path: Path, resources: Reso
 async def _redis_cached(port: str, tmp_path: Path, resources: Resources) -> Any:
     from storage.redis.client import shared_client
     from storage.redis.graph import RedisCachedFollowGraph
+    from storage.redis.notifications import RedisUnreadNotificationStore
     from storage.redis.safety import RedisCachedSafetyStore
     from storage.redis.timelines import RedisCachedTimelineStore
 
@@ -147,6 +149,7 @@ async def _redis_cached(port: str, tmp_path: Path, resources: Resources) -> Any:
         "timelines": RedisCachedTimelineStore,
         "graph": RedisCachedFollowGraph,
         "safety": RedisCachedSafetyStore,
+        "notifications": RedisUnreadNotificationStore,
     }[port]
     return cache(inner, await shared_client(redis_url, resources))
 
@@ -167,6 +170,7 @@ tweet_store = _port_fixture("tweets", "tweet_store")
 timeline_store = _port_fixture("timelines", "timeline_store")
 follow_graph = _port_fixture("graph", "follow_graph")
 safety_store = _port_fixture("safety", "safety_store")
+notification_store = _port_fixture("notifications", "notification_store")
 search_index = _port_fixture("search", "search_index")
 media_store = _port_fixture("media", "media_store")
 cache = _port_fixture("cache", "cache")
