@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from app import codec
 from app.ids import SnowflakeGenerator
@@ -19,6 +20,7 @@ from app.services.delete_tweet import DeleteTweet
 from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
 from app.services.follow_user import AnswerFollowRequest, FollowUser, UnfollowUser
 from app.services.media import CreateMediaUpload
+from app.services.notifications import Notifications
 from app.services.post_tweet import PostTweet
 from app.services.search import SearchTweets, Trending
 from app.sessions import (
@@ -101,6 +103,7 @@ class Services:
     celebrities: Celebrities
     create_media_upload: CreateMediaUpload
     trending: Trending
+    notifications: Notifications
 
 
 def _services(
@@ -127,8 +130,8 @@ def _services(
         update_settings=accounts.UpdateSettings(stores.users, user_cache),
         post_tweet=PostTweet(stores, jobs, ids, gate),
         delete_tweet=DeleteTweet(stores, jobs, tweet_cache),
-        like_tweet=LikeTweet(stores, gate, tweet_cache),
-        unlike_tweet=UnlikeTweet(stores, gate, tweet_cache),
+        like_tweet=LikeTweet(stores, gate, tweet_cache, jobs),
+        unlike_tweet=UnlikeTweet(stores, gate, tweet_cache, jobs),
         retweet=Retweet(stores, gate, tweet_cache, jobs, ids),
         undo_retweet=UndoRetweet(stores, gate, tweet_cache, jobs),
         follow_user=FollowUser(stores, jobs, user_cache, gate),
@@ -145,6 +148,7 @@ def _services(
         create_media_upload=CreateMediaUpload(stores.media, ids),
         search_tweets=SearchTweets(stores),
         trending=Trending(stores),
+        notifications=Notifications(stores.notifications),
     )
 
 
@@ -193,7 +197,17 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         invalidation.register("user", user_cache)
         invalidation.register("session", session_states)
     celebrities = Celebrities(stores.users, settings.celebrity_followers)
-    deps = JobDeps(stores, celebrities, LiveEvents(stores.events), settings.fan_out_batch)
+    deps = JobDeps(
+        stores,
+        celebrities,
+        LiveEvents(stores.events),
+        settings.fan_out_batch,
+        gate=Gate(stores.safety, stores.graph, tweet_cache, user_cache),
+        tweet_cache=tweet_cache,
+        user_cache=user_cache,
+        ids=ids,
+        notification_window=timedelta(seconds=settings.notification_group_window_s),
+    )
     return Chirp(
         settings=settings,
         stores=stores,

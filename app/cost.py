@@ -45,6 +45,7 @@ LIST_SIZES: Mapping[str, tuple[str, int]] = {
             "muted",
             "moderationQueue",
             "moderationLog",
+            "notifications",
         )
     },
     "trending": ("limit", 10),

@@ -83,3 +83,27 @@ def decode_queue_cursor(cursor: str | None) -> tuple[datetime, str, int] | None:
         return (utc_from_ms(numbers[0]), kinds[numbers[1]], numbers[2])
     except (ValueError, OverflowError, OSError):
         raise _invalid() from None
+
+
+def notification_cursor(recipient_id: int, position: Position) -> str:
+    """Where a notification sits in its recipient's list (a group's latest time and id);
+    it names its recipient, so no one marks read with a cursor of someone else's."""
+    latest_at, group_id = position
+    return _encode(f"n:{recipient_id}:{ms_from_utc(latest_at)}:{group_id}")
+
+
+def decode_notification_cursor(
+    cursor: str | None, viewer_id: int, argument: str = "after"
+) -> Position | None:
+    if cursor is None:
+        return None
+    try:
+        numbers = _decode(cursor, "n")
+        if len(numbers) != 3:
+            raise _invalid()
+        position = (utc_from_ms(numbers[1]), numbers[2])
+    except (BadInput, ValueError, OverflowError, OSError):
+        raise BadInput("The cursor is not valid for notifications.", argument=argument) from None
+    if numbers[0] != viewer_id:
+        raise BadInput("The cursor is not one of your notifications.", argument=argument)
+    return position

@@ -9,6 +9,7 @@ import strawberry
 
 from app import throttle
 from app.context import Context
+from app.cursors import decode_notification_cursor
 from app.errors import BadInput
 from schema.account import AuthPayload, Settings
 from schema.follow import FollowPayload, FollowStatus
@@ -275,3 +276,12 @@ class Mutation:
             viewer, kinds[type_name], database_id, action.value, note, suspend_for
         )
         return ModerationLogEntry.from_record(record)
+
+    @strawberry.mutation(
+        description="Mark the viewer's notifications read up to `upTo` (a notification's "
+        "cursor) or, without it, all of them; returns how many are still unread."
+    )
+    async def mark_notifications_read(self, info: Info, up_to: str | None = None) -> int:
+        viewer = info.context.require_viewer()
+        position = decode_notification_cursor(up_to, viewer, "upTo")
+        return await info.context.chirp.services.notifications.mark_read(viewer, position)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import strawberry
 
 from app.context import Context
-from app.cursors import decode_id_cursor, decode_position, decode_queue_cursor
+from app.cursors import (
+    decode_id_cursor,
+    decode_notification_cursor,
+    decode_position,
+    decode_queue_cursor,
+)
 from app.errors import BadInput
 from app.search_query import parse_search
 from app.text import USERNAME_RE
@@ -13,6 +18,7 @@ from schema.account import Settings
 from schema.follow import Follow, FollowConnection
 from schema.moderation import ModerationLog, ReportQueue
 from schema.node import Node, from_global_id
+from schema.notification import NotificationConnection, NotificationKind, connection
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from schema.trend import Trend
 from schema.tweet import Tweet
@@ -139,3 +145,26 @@ class Query:
         size, before = page_size(first), decode_id_cursor(after)
         actions, more = await info.context.chirp.services.moderation.log(viewer, size, before)
         return ModerationLog.build(actions, more)
+
+    @strawberry.field(
+        description="The viewer's notifications, newest first; only the given kinds when "
+        "`kinds` is set. Likes, retweets and follows of one target are grouped."
+    )
+    async def notifications(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        kinds: list[NotificationKind] | None = None,
+    ) -> NotificationConnection:
+        viewer = info.context.require_viewer()
+        size, position = page_size(first), decode_notification_cursor(after, viewer)
+        wanted = [kind.value for kind in kinds] if kinds is not None else None
+        service = info.context.chirp.services.notifications
+        groups, more, marker = await service.page(viewer, size, position, wanted)
+        return await connection(info, groups, more, marker)
+
+    @strawberry.field(description="How many notifications the viewer has not read (up to 1000).")
+    async def unread_notifications_count(self, info: Info) -> int:
+        viewer = info.context.require_viewer()
+        return await info.context.chirp.services.notifications.unread_count(viewer)

@@ -1,4 +1,5 @@
-"""Subscriptions: the viewer's home timeline, live, with what was missed replayed first."""
+"""Subscriptions: the viewer's home timeline and notifications, live, with what was missed
+replayed first."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ from typing import Any
 
 import strawberry
 
+from app import notifications
 from app.context import Context
-from app.cursors import decode_position, position_cursor
+from app.cursors import decode_notification_cursor, decode_position, position_cursor
 from app.live import LiveEvent, LiveEventType, subscription_channels
 from schema.events import TimelineEvent, TimelineEventType
 from schema.node import to_global_id
+from schema.notification import NotificationEvent, NotificationEventType, edge, visible
 from schema.tweet import Tweet
+from storage.records import NotificationGroup
 
 Info = strawberry.Info[Context, None]
 REPLAY_LIMIT = 100
@@ -72,3 +76,54 @@ class Subscription:
                 visible = await loaders.visible_tweet_by_id.load(tweet_id)
                 if visible is not None and not await loaders.pages.muted(visible):
                     yield _added(visible)
+
+    @strawberry.subscription(
+        description="UPDATED when a notification is new or grows, REMOVED when one is "
+        "withdrawn. With `after` (a notification's cursor), first replays what is newer."
+    )
+    async def notifications(
+        self, info: Info, after: str | None = None
+    ) -> AsyncGenerator[NotificationEvent, None]:
+        viewer = info.context.require_viewer()
+        resume_after = decode_notification_cursor(after, viewer)
+        store = info.context.chirp.stores.notifications
+        events = info.context.chirp.stores.events
+        async with events.subscribe([notifications.channel(viewer)]) as stream:
+            sent: dict[int, tuple[object, int]] = {}  # group id -> (latest_at, count) sent
+            if resume_after is not None:
+                await info.context.require_live_session()
+                stored = await store.page(viewer, REPLAY_LIMIT)
+                missed = [g for g in reversed(stored) if g.position > resume_after]
+                for group in await visible(info, missed):
+                    sent[group.id] = (group.latest_at, group.count)
+                    yield await _updated(info, group)
+            async for message in stream:
+                await info.context.require_live_session()  # no events after logOut
+                group = notifications.decode(message.data)
+                if group.count == 0:
+                    sent.pop(group.id, None)
+                    yield NotificationEvent(
+                        type=NotificationEventType.REMOVED,
+                        notification_id=to_global_id("Notification", group.id),
+                        notification=None,
+                        cursor=None,
+                    )
+                    continue
+                if sent.get(group.id) == (group.latest_at, group.count):
+                    continue  # the replay had it already
+                info.context.reset_loaders()  # each event reads fresh
+                shown = await visible(info, [group])
+                if shown:
+                    sent[group.id] = (group.latest_at, group.count)
+                    yield await _updated(info, shown[0])
+
+
+async def _updated(info: Info, group: NotificationGroup) -> NotificationEvent:
+    marker = await info.context.chirp.stores.notifications.read_marker(group.recipient_id)
+    shown = edge(group, marker)
+    return NotificationEvent(
+        type=NotificationEventType.UPDATED,
+        notification_id=shown.node.id,
+        notification=shown.node,
+        cursor=shown.cursor,
+    )

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ClassVar, Protocol
 
+from app.ids import SnowflakeGenerator
 from app.live import LiveEvents
+from app.policy import Gate
+from app.readthrough import ReadThrough
 from app.services.celebrities import Celebrities
 from storage.ports import FollowGraph
-from storage.records import TweetRecord
+from storage.records import TweetRecord, UserRecord
 from storage.registry import Stores
 
 # Streams by urgency, each consumed on its own: delivery never waits behind the others.
@@ -21,6 +25,7 @@ LIVE = "live"  # live subscribers: a new tweet's event, never behind timeline wr
 DELIVERY = "delivery"  # what readers wait for: home timelines (and deletions, live too)
 INDEXING = "indexing"  # search; eventually consistent within seconds
 CLEANUP = "cleanup"  # tidying that no reader waits for
+NOTIFY = "notify"  # notifications: written and announced within a second
 
 Payload = Mapping[str, Any]
 AUTHORS_IN_FLIGHT = 8  # a batched call reads this many authors' followers at once
@@ -34,6 +39,11 @@ class JobDeps:
     celebrities: Celebrities
     live: LiveEvents
     fan_out_batch: int
+    gate: Gate
+    tweet_cache: ReadThrough[TweetRecord]
+    user_cache: ReadThrough[UserRecord]
+    ids: SnowflakeGenerator
+    notification_window: timedelta
 
 
 class JobHandler(Protocol):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from app.errors import Forbidden, NotFoundError
 from app.jobs import Jobs
+from app.jobs.notify import Notify
 from app.jobs.retract import Retract
 from app.readthrough import ReadThrough
 from storage.records import TweetRecord, utcnow
@@ -40,3 +41,4 @@ async def retract(
         if tweet.reply_to_tweet_id is not None:
             await stores.engagement.add_counts(tweet.reply_to_tweet_id, replies=-1)
     await jobs.enqueue(Retract, {"tweet_id": tweet.id})
+    await jobs.enqueue(Notify, {"kind": "tweet", "tweet_id": tweet.id})  # withdraws its own

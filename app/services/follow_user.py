@@ -11,10 +11,11 @@ from enum import StrEnum
 from app.errors import BadInput, NotFoundError
 from app.jobs import Jobs
 from app.jobs.backfill import Backfill
+from app.jobs.notify import Notify
 from app.jobs.unfollow import Unfollow
 from app.policy import Gate
 from app.readthrough import ReadThrough
-from storage.records import UserRecord, utcnow
+from storage.records import UserRecord, ms_from_utc, utcnow
 from storage.registry import Stores
 
 
@@ -41,6 +42,10 @@ class _FollowChange:
             raise NotFoundError("That user does not exist.", field="userId")
         return user
 
+    async def _notify(self, kind: str, actor_id: int, recipient_id: int) -> None:
+        payload = {"kind": kind, "actor_id": actor_id, "recipient_id": recipient_id}
+        await self._jobs.enqueue(Notify, {**payload, "at": ms_from_utc(utcnow())})
+
     async def _add_edge(self, follower_id: int, followee_id: int) -> None:
         if await self._stores.graph.follow(follower_id, followee_id, utcnow()):
             await self._stores.users.add_to_stats(follower_id, {"following_count": 1})
@@ -55,8 +60,10 @@ class FollowUser(_FollowChange):
         [following] = await self._stores.graph.is_following_many([(viewer_id, user_id)])
         if user.protected and not following:
             await self._stores.graph.request(viewer_id, user_id, utcnow())
+            await self._notify("follow_request", viewer_id, user_id)
             return user, FollowState.REQUESTED
         await self._add_edge(viewer_id, user_id)
+        await self._notify("follow", viewer_id, user_id)  # a retry completes a lost one
         return user, FollowState.FOLLOWING
 
 
@@ -70,6 +77,10 @@ class UnfollowUser(_FollowChange):
             await self._stores.users.add_to_stats(viewer_id, {"following_count": -1})
             await self._stores.users.add_to_stats(user_id, {"followers_count": -1})
             await self._jobs.enqueue(Unfollow, {"follower_id": viewer_id, "followee_id": user_id})
+        # What the follow or the request told is withdrawn (each job finds what is true).
+        await self._notify("follow", viewer_id, user_id)
+        await self._notify("follow_request", viewer_id, user_id)
+        await self._notify("follow_request_approved", user_id, viewer_id)
         return user, FollowState.NOT_FOLLOWING
 
 
@@ -83,4 +94,6 @@ class AnswerFollowRequest(_FollowChange):
         if approve:
             await self._gate.account(owner_id, requester_id)
             await self._add_edge(requester_id, owner_id)
+            await self._notify("follow_request_approved", owner_id, requester_id)
+        await self._notify("follow_request", requester_id, owner_id)  # answered: withdrawn
         return requester

@@ -14,6 +14,7 @@ from app.jobs import Jobs
 from app.jobs.announce import Announce
 from app.jobs.fan_out import FanOut
 from app.jobs.index import Index
+from app.jobs.notify import Notify
 from app.policy import Gate
 from app.services.media import attachable_keys
 from storage.records import TimelineEntry, TimelineKind, TweetRecord, utc_from_ms
@@ -133,7 +134,7 @@ async def record_authored(stores: Stores, jobs: Jobs, tweet: TweetRecord) -> Non
     """The author's side of a new tweet and its jobs, all idempotent and independent of each
     other, so they go out together: the author's timeline; the author's own home timeline
     (authors see their tweet at once, before the fan-out reaches their followers); the
-    replied-to tweet's replies; and the three streams' jobs."""
+    replied-to tweet's replies; and the jobs: announce, fan-out, index and notify."""
     entry = TimelineEntry(created_at=tweet.created_at, tweet_id=tweet.id, author_id=tweet.user_id)
     writes: list[Awaitable[object]] = [
         stores.timelines.push(TimelineKind.AUTHOR, [tweet.user_id], entry),
@@ -143,4 +144,5 @@ async def record_authored(stores: Stores, jobs: Jobs, tweet: TweetRecord) -> Non
         writes.append(stores.timelines.push(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry))
     payload = {"tweet_id": tweet.id}
     writes += [jobs.enqueue(kind, payload) for kind in (Announce, FanOut, Index)]
+    writes.append(jobs.enqueue(Notify, {"kind": "tweet", "tweet_id": tweet.id}))
     await asyncio.gather(*writes)

@@ -247,6 +247,7 @@ def test_every_cursor_refuses_malformed_numbers(client: GraphQLClient) -> None:
         "muted": "{ me { muted(after: $after) { edges { cursor } } } }",
         "moderationQueue": "{ moderationQueue(after: $after) { edges { cursor } } }",
         "moderationLog": "{ moderationLog(after: $after) { edges { cursor } } }",
+        "notifications": "{ notifications(after: $after) { edges { cursor } } }",
         "replies": f'{{ tweet(id: "{tweet}") {{ replies(after: $after) {{ edges {{ id: cursor }}'
         " } } }",
     }
@@ -263,6 +264,7 @@ def test_every_cursor_refuses_malformed_numbers(client: GraphQLClient) -> None:
     cursors += [_cursor(f"i:{n}") for n in numbers]
     cursors += [_cursor(f"q:{n}:1:1") for n in numbers] + [_cursor(f"q:1:{n}:1") for n in numbers]
     cursors += [_cursor("q:1:3:1"), _cursor("q:1:1")]  # no such target kind; too short
+    cursors += [_cursor(f"n:1:{n}:1") for n in numbers] + [_cursor(f"n:1:1:{n}") for n in numbers]
     for name, selection in connections.items():
         for cursor in cursors:
             body = client.post(
@@ -395,6 +397,7 @@ NOT_TEXT = {  # strings that are never stored or shown, or have rules of their o
     "Mutation.refreshToken.refreshToken": "an opaque token, only hashed",
     "Mutation.logOut.refreshToken": "an opaque token, only hashed",
     "Query.user.username": "a lookup: anything that is not a username finds nobody",
+    "Mutation.markNotificationsRead.upTo": "a cursor (tests/resolvers/test_notifications.py)",
 }
 
 

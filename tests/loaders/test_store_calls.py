@@ -87,3 +87,52 @@ def test_blocks_mutes_and_muted_words_cost_no_round_trip_per_account(
         body["extensions"]["storeCalls"],
         _calls(client, plain, 10),
     )
+
+
+NOTIFICATIONS = """query($first: Int!) { notifications(first: $first) { edges { node {
+  kind count unread actors { username } tweet { text likeCount author { username } } } } } }"""
+
+
+def test_a_notifications_page_costs_the_same_store_calls_for_1_or_100(
+    client: GraphQLClient,
+) -> None:
+    from datetime import timedelta
+
+    from storage.records import NotificationChange
+
+    owner = client.sign_up("owner")
+    fans = [int(client.sign_up(f"fan{i}")["user"]["databaseId"]) for i in range(3)]
+    tweets = [client.post_tweet(owner["accessToken"], f"t{i}") for i in range(101)]
+    chirp = client.http.app.state.chirp
+    me = int(owner["user"]["databaseId"])
+
+    async def liked_by_fans() -> None:
+        for tweet in tweets:
+            tweet_id = int(tweet["databaseId"])
+            added = tuple((fan, utcnow()) for fan in fans)
+            change = NotificationChange(me, f"like:{tweet_id}", "like", tweet_id, added=added)
+            await chirp.stores.notifications.apply(change, timedelta(days=1), chirp.ids.next_id)
+
+    client.http.portal.call(liked_by_fans)
+
+    def calls(first: int) -> dict:
+        body = client.post(NOTIFICATIONS, {"first": first}, owner["accessToken"])
+        assert not body.get("errors"), body["errors"]
+        edges = body["data"]["notifications"]["edges"]
+        assert len(edges) == first and all(e["node"]["count"] == 3 for e in edges)
+        return body["extensions"]["storeCalls"]
+
+    calls(100)  # warm: the actors and tweets are in the in-process cache
+    one, hundred = calls(1), calls(100)
+    assert one == hundred
+    assert hundred["byMethod"]["notifications.page"] == 1
+    assert hundred["total"] <= 5, hundred
+    cold = []
+    for first in (1, 100):
+        chirp.tweet_cache.clear_local()
+        chirp.user_cache.clear_local()
+        cold.append(calls(first))
+    assert cold[0] == cold[1]
+    assert cold[1]["byMethod"]["users.get_many"] == 1
+    assert cold[1]["byMethod"]["tweets.get_many"] == 1
+    assert cold[1]["total"] <= 7, cold[1]

@@ -300,6 +300,35 @@ def _moderation_is_for_moderators(w: World) -> None:
     assert w.code("alice", resolve, t=w.tweets["B1"]) == "FORBIDDEN"
 
 
+NOTIFICATIONS = """{ notifications { edges { node {
+  kind actors { username } tweet { text } } } } }"""
+
+
+def _notifications(w: World) -> None:
+    """Bob's follow request, made before the block, no longer shows in Alice's notifications
+    (nor anything of hers in his), and live she hears of Carol's request and nothing of Bob."""
+    seen = lambda who: w.ask(who, NOTIFICATIONS)["notifications"]["edges"]  # noqa: E731
+    bobs = eventually(lambda: seen("bob"))  # Carol's likes, retweet, quote, reply, mention
+    assert w.name("alice") not in str(bobs) and "alice speaks" not in str(bobs)
+    assert w.name("bob") not in str(seen("alice")), seen("alice")
+    http = w.client.http
+    with http.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as socket:
+        socket.send_text(
+            json.dumps({"type": "connection_init", "payload": {"token": w.token("alice")}})
+        )
+        assert json.loads(socket.receive_text())["type"] == "connection_ack"
+        query = "subscription { notifications { type notification { kind actors { username } } } }"
+        socket.send_text(json.dumps({"type": "subscribe", "id": "1", "payload": {"query": query}}))
+        w.client.follow(w.token("carol"), w.id("alice"))  # a request: Alice is protected
+        while (message := json.loads(socket.receive_text()))["type"] == "ping":
+            socket.send_text(json.dumps({"type": "pong"}))
+        event = message["payload"]["data"]["notifications"]
+        assert event["notification"] == {
+            "kind": "FOLLOW_REQUEST", "actors": [{"username": w.name("carol")}]
+        }  # fmt: skip
+    assert w.name("bob") not in str(seen("alice"))
+
+
 CHECKS: dict[str, Callable[[World], None]] = {
     "Query.me": _own_account,
     "Query.user": _profile_says_blocked_and_shows_nothing,
@@ -309,6 +338,8 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "Query.homeTimeline": _home,
     "Query.search": _search,
     "Subscription.homeTimeline": _live,
+    "Query.notifications": _notifications,
+    "Subscription.notifications": _notifications,
     "Query.moderationQueue": _moderation_is_for_moderators,
     "Query.moderationLog": _moderation_is_for_moderators,
     "Mutation.resolveReports": _moderation_is_for_moderators,
