@@ -191,9 +191,13 @@ async def _latency(stack_: stack.Stack, args: argparse.Namespace) -> None:
         expected: dict[int, int] = defaultdict(int)
         for recipient, _ in sent:
             expected[recipient] += 1
-        while time.monotonic() < deadline and any(
-            max((c for _, c in subs.heard[r]), default=0) < n for r, n in expected.items()
-        ):
+
+        def waiting() -> bool:
+            return any(
+                max((c for _, c in subs.heard[r]), default=0) < n for r, n in expected.items()
+            )
+
+        while time.monotonic() < deadline and waiting():  # noqa: ASYNC110 (polls sockets' data)
             await asyncio.sleep(0.05)
     finally:
         await subs.close()
