@@ -1,6 +1,7 @@
-"""Apache Cassandra adapters: tweets, timelines, the social graph, safety and engagement.
+"""Apache Cassandra adapters: tweets, timelines, the social graph, safety, engagement and
+notifications.
 
-`cassandra://h1,h2:9042/keyspace[?replication_factor=3 | ?dc1=3&dc2=3]`. All five ports
+`cassandra://h1,h2:9042/keyspace[?replication_factor=3 | ?dc1=3&dc2=3]`. All six ports
 share one session per URL. `migrate(url)` creates the keyspace with that replication and
 applies the versioned CQL files in storage/cassandra/migrations/ once each.
 """
@@ -8,12 +9,13 @@ applies the versioned CQL files in storage/cassandra/migrations/ once each.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources as package_files
 from typing import TYPE_CHECKING
 
 from storage.cassandra.engagement import CassandraEngagementStore
 from storage.cassandra.graph import CassandraFollowGraph
+from storage.cassandra.notifications import CassandraNotificationStore
 from storage.cassandra.safety import CassandraSafetyStore
 from storage.cassandra.session import CassandraSession, CassandraUrl, connect
 from storage.cassandra.timelines import CassandraTimelineStore
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from storage.ports import (
         EngagementStore,
         FollowGraph,
+        NotificationStore,
         SafetyStore,
         TimelineStore,
         TweetStore,
@@ -33,10 +36,12 @@ if TYPE_CHECKING:
 __all__ = [
     "CassandraEngagementStore",
     "CassandraFollowGraph",
+    "CassandraNotificationStore",
     "CassandraSafetyStore",
     "CassandraTimelineStore",
     "CassandraTweetStore",
     "migrate",
+    "open_notification_store",
 ]
 
 
@@ -82,6 +87,11 @@ async def open_safety_store(url: str, resources: Resources) -> CassandraSafetySt
 
 async def open_engagement_store(url: str, resources: Resources) -> CassandraEngagementStore:
     return CassandraEngagementStore(await _session(url, resources))
+
+
+async def open_notification_store(url: str, resources: Resources) -> CassandraNotificationStore:
+    retention = timedelta(days=resources.settings.notification_retention_days)
+    return CassandraNotificationStore(await _session(url, resources), retention)
 
 
 def _migrations() -> list[tuple[str, list[str]]]:
@@ -133,10 +143,13 @@ async def migrate(url: str) -> list[str]:
 
 
 if TYPE_CHECKING:
-    _checks: tuple[TweetStore, TimelineStore, FollowGraph, SafetyStore, EngagementStore] = (
+    _checks: tuple[
+        TweetStore, TimelineStore, FollowGraph, SafetyStore, EngagementStore, NotificationStore
+    ] = (
         CassandraTweetStore(None),  # type: ignore[arg-type]
         CassandraTimelineStore(None),  # type: ignore[arg-type]
         CassandraFollowGraph(None),  # type: ignore[arg-type]
         CassandraSafetyStore(None),  # type: ignore[arg-type]
         CassandraEngagementStore(None),  # type: ignore[arg-type]
+        CassandraNotificationStore(None, timedelta(days=90)),  # type: ignore[arg-type]
     )
