@@ -28,10 +28,11 @@ def test_backlog_shows_in_metrics_and_readyz_reports_a_lagging_stream(tmp_path: 
         assert 'chirp_job_backlog{stream="delivery"} 1' in metrics
         assert 'chirp_job_backlog{stream="indexing"} 1' in metrics
         assert 'chirp_job_backlog{stream="cleanup"} 0' in metrics
+        assert 'chirp_job_backlog{stream="notify"} 1' in metrics  # whom it tells: no one
         time.sleep(1.2)
         ready = http.get("/readyz")
         assert ready.status_code == 503
-        assert ready.json()["lagging"] == ["delivery", "indexing", "live"]
+        assert ready.json()["lagging"] == ["delivery", "indexing", "live", "notify"]
 
 
 def test_chirp_worker_runs_only_the_streams_it_is_given(
