@@ -29,13 +29,12 @@ import asyncio
 import contextlib
 import json
 import math
-import resource
 import time
 from collections import defaultdict
 
 import httpx2
 import stack
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 SUBSCRIPTION = "subscription { homeTimeline { type tweetId } }"
 POST = "mutation($input: PostTweetInput!) { postTweet(input: $input) { id } }"
@@ -55,20 +54,8 @@ class Subscribers:
             await asyncio.gather(*(self._one(url, t) for t in tokens[start : start + batch]))
 
     async def _one(self, url: str, token: str) -> None:
-        socket = await connect(
-            url,
-            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-            open_timeout=60,
-            ping_interval=None,
-            max_queue=None,
-        )
+        socket = await stack.open_subscription(url, token, "home", SUBSCRIPTION)
         self.sockets.append(socket)
-        await socket.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
-        ack = json.loads(await asyncio.wait_for(socket.recv(), 30))
-        if ack.get("type") != "connection_ack":
-            raise RuntimeError(f"connection_init refused: {ack}")
-        payload = {"query": SUBSCRIPTION, "variables": {}}
-        await socket.send(json.dumps({"id": "home", "type": "subscribe", "payload": payload}))
         self.readers.append(asyncio.create_task(self._read(socket)))
 
     async def _read(self, socket: ClientConnection) -> None:
@@ -113,17 +100,6 @@ async def _post(http: httpx2.AsyncClient, token: str, text: str) -> str:
     return str(body["data"]["postTweet"]["id"])
 
 
-async def _http_floor(stack_: stack.Stack, rounds: int) -> list[float]:
-    times = []
-    async with stack_.http(1) as http:
-        for _ in range(rounds):
-            started = time.monotonic()
-            response = await http.post("/graphql", json={"query": "{ __typename }"})
-            response.raise_for_status()
-            times.append(time.monotonic() - started)
-    return times
-
-
 async def _redis_floor(stack_: stack.Stack, rounds: int) -> list[float]:
     times = []
     channel = f"bench:ping:{stack_.stamp}"
@@ -160,7 +136,7 @@ async def _body(stack_: stack.Stack, args: argparse.Namespace) -> None:
         await subs.connect(url, [stack_.token(f) for f in followers[:subscribers_n]], args.batch)
         print(f"  {subscribers_n} subscribers connected in {time.monotonic() - started:.1f} s")
         token = stack_.token(author)
-        http_floor = await _http_floor(stack_, args.posts * 5)
+        http_floor = await stack.http_floor(stack_, args.posts * 5)
         redis_floor = await _redis_floor(stack_, args.posts * 5) if stack_.redis_url else []
         async with stack_.http(4) as http:
             warm = await _post(http, token, "warm-up #bench")
@@ -212,10 +188,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="websockets opened at once")
     stack.add_common_options(parser)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = args.subscribers * 2 + 1_024  # inherited by the server: both ends of each socket
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    stack.allow_sockets(args.subscribers)
     if not stack.real_engines() and args.workers:
         print("embedded default: the event bus is in-process, so jobs run in the server")
         args.workers = 0

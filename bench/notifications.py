@@ -30,14 +30,13 @@ import json
 import math
 import random
 import re
-import resource
 import time
 from collections import defaultdict
 from typing import Any
 
 import httpx2
 import stack
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 
 from storage.records import TweetRecord, utcnow
 
@@ -63,20 +62,8 @@ class Subscribers:
             await asyncio.gather(*(self._one(url, r, t) for r, t in items[start : start + batch]))
 
     async def _one(self, url: str, recipient: int, token: str) -> None:
-        socket = await connect(
-            url,
-            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-            open_timeout=60,
-            ping_interval=None,
-            max_queue=None,
-        )
+        socket = await stack.open_subscription(url, token, "n", SUBSCRIPTION)
         self.sockets.append(socket)
-        await socket.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
-        ack = json.loads(await asyncio.wait_for(socket.recv(), 30))
-        if ack.get("type") != "connection_ack":
-            raise RuntimeError(f"connection_init refused: {ack}")
-        payload = {"query": SUBSCRIPTION, "variables": {}}
-        await socket.send(json.dumps({"id": "n", "type": "subscribe", "payload": payload}))
         self.readers.append(asyncio.create_task(self._read(socket, recipient)))
 
     async def _read(self, socket: ClientConnection, recipient: int) -> None:
@@ -136,16 +123,6 @@ def _global(tweet_id: int) -> str:
     return str(to_global_id("Tweet", tweet_id))
 
 
-async def _http_floor(stack_: stack.Stack, rounds: int) -> list[float]:
-    times = []
-    async with stack_.http(1) as http:
-        for _ in range(rounds):
-            started = time.monotonic()
-            (await http.post("/graphql", json={"query": "{ __typename }"})).raise_for_status()
-            times.append(time.monotonic() - started)
-    return times
-
-
 _STORE_CALLS = re.compile(r'^chirp_store_calls_total\{method="([^"]*)"\}\s+([0-9.eE+-]+)\s*$', re.M)
 
 
@@ -171,7 +148,7 @@ async def _latency(stack_: stack.Stack, args: argparse.Namespace) -> None:
         started = time.monotonic()
         await subs.connect(url, {r: stack_.token(r) for r in recipients}, args.batch)
         print(f"  {len(recipients)} subscribers connected in {time.monotonic() - started:.1f} s")
-        floor = await _http_floor(stack_, 100)
+        floor = await stack.http_floor(stack_, 100)
         rng = random.Random(7)
         async with stack_.http(16) as http:
 
@@ -257,6 +234,7 @@ async def _storm(stack_: stack.Stack, args: argparse.Namespace) -> None:
         pages: dict[str, list[float]] = {"star": [], "quiet": []}
         calls: dict[str, Any] = {}
         for who, token in (("quiet", quiet_token), ("star", star_token)):
+            await _graphql(http, PAGE, {}, token)  # warm: compare what a page read costs
             before = await _store_calls(stack_, http)
             await _graphql(http, PAGE, {}, token)
             after = await _store_calls(stack_, http)
@@ -302,10 +280,7 @@ def main() -> None:
     parser.add_argument("--page-rounds", type=int, default=30)
     stack.add_common_options(parser)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = args.subscribers * 2 + 1_024
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    stack.allow_sockets(args.subscribers)
     if not stack.real_engines() and args.workers:
         print("embedded default: the event bus is in-process, so jobs run in the server")
         args.workers = 0

@@ -24,9 +24,11 @@ import argparse
 import asyncio
 import contextlib
 import inspect
+import json
 import math
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -41,6 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
+from websockets.asyncio.client import ClientConnection, connect
 
 from app.ids import SnowflakeGenerator
 from app.settings import Settings, from_env
@@ -508,3 +511,43 @@ def _with_query(url: str, query: str) -> str:
 def _db_of(redis_url: str) -> int:
     path = urlsplit(redis_url).path.strip("/")
     return int(path) if path.isdigit() else 0
+
+
+# ---------------------------------------------------------------------- live clients
+async def open_subscription(url: str, token: str, op_id: str, query: str) -> ClientConnection:
+    """A websocket (graphql-transport-ws) logged in with `token` and subscribed to `query`."""
+    socket = await connect(
+        url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        open_timeout=60,
+        ping_interval=None,
+        max_queue=None,
+    )
+    await socket.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+    ack = json.loads(await asyncio.wait_for(socket.recv(), 30))
+    if ack.get("type") != "connection_ack":
+        await socket.close()
+        raise RuntimeError(f"connection_init refused: {ack}")
+    payload = {"query": query, "variables": {}}
+    await socket.send(json.dumps({"id": op_id, "type": "subscribe", "payload": payload}))
+    return socket
+
+
+def allow_sockets(count: int) -> None:
+    """Raise this process's open-file limit for `count` websockets (inherited by the server
+    it starts, which holds the other end of each)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = count * 2 + 1_024
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+
+
+async def http_floor(stack_: Stack, rounds: int) -> list[float]:
+    """Round trips of `{ __typename }` to the server, one at a time: its floor."""
+    times = []
+    async with stack_.http(1) as http:
+        for _ in range(rounds):
+            started = time.monotonic()
+            (await http.post("/graphql", json={"query": "{ __typename }"})).raise_for_status()
+            times.append(time.monotonic() - started)
+    return times

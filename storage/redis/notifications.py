@@ -25,19 +25,11 @@ from storage.redis.versions import Versions
 TTL_S = 3600
 log = logging.getLogger("chirp.unread_cache")
 
-# Write the rebuilt count only if no write changed the recipient's notifications meanwhile.
-_FILL = """
-if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 1
-"""
-
 
 class RedisUnreadNotificationStore:
     def __init__(self, store: NotificationStore, client: Redis) -> None:
         self._store = store
         self._client = client
-        self._fill = client.register_script(_FILL)
         self._versions = Versions(client, "notifications:unread", TTL_S)
 
     async def apply(
@@ -74,8 +66,7 @@ class RedisUnreadNotificationStore:
             return await self._store.unread_count(recipient_id, cap)
         count = await self._store.unread_count(recipient_id, cap)
         try:
-            keys = [key, self._versions.version_key(recipient_id)]
-            await self._fill(keys=keys, args=[version, f"{cap}:{count}", TTL_S])
+            await self._versions.fill(recipient_id, version, f"{cap}:{count}", TTL_S)
         except RedisError:
             log.warning("unread count cache: could not store the count of %d", recipient_id)
         return count

@@ -36,19 +36,11 @@ TTL_S = 3600
 MUTES_PER_READ = 1_000
 log = logging.getLogger("chirp.safety_cache")
 
-# Write the rebuilt value only if no write changed these relations since the rebuild began.
-_FILL = """
-if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
-return 1
-"""
-
 
 class RedisCachedSafetyStore:
     def __init__(self, store: SafetyStore, client: Redis) -> None:
         self._store = store
         self._client = client
-        self._fill = client.register_script(_FILL)
         self._versions = Versions(client, "relations", TTL_S)
 
     async def block(self, blocker_id: int, blocked_id: int, at: datetime) -> bool:
@@ -98,8 +90,7 @@ class RedisCachedSafetyStore:
             return await self._store.relations(user_id, now)
         value, ttl_s = await self._build(user_id, now)
         try:
-            args: list[Any] = [version, value, ttl_s]
-            await self._fill(keys=[key, self._versions.version_key(user_id)], args=args)
+            await self._versions.fill(user_id, version, value, ttl_s)
         except RedisError:
             log.warning("safety cache: could not store the relations of %d", user_id)
         return _decode(value, now)

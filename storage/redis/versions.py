@@ -1,11 +1,12 @@
 """Versioned invalidation for values cached in Redis under `{prefix}:{id}`, shared by the
-layers whose answers privacy rests on (`following:{id}`, `relations:{id}`).
+layers whose answers must never be stale (`following:{id}`, `relations:{id}`, privacy rests
+on them; `notifications:unread:{id}`).
 
 A writer changes the store first, then `changed(ids)`: INCR `{prefix}:{id}:v` and DEL the
 value, in one transaction. A reader that misses notes the version (`version(id)`) before
 rebuilding from the store, and writes the rebuilt value only if the version has not moved
-since (each layer's fill script compares it), so a rebuild racing a write can never leave a
-stale value behind. Invalidations Redis missed are remembered and sent before any read
+since (`fill` for a string value, or a layer's own script for a set), so a rebuild racing a
+write can never leave a stale value behind. Invalidations Redis missed are remembered and sent before any read
 (`flush`), so no read uses the cache until they are.
 """
 
@@ -19,6 +20,13 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("chirp.cache_versions")
 
+# Write a rebuilt string value only if no write changed its entity since the rebuild began.
+_SET_IF_UNCHANGED = """
+if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
 
 class Versions:
     def __init__(self, client: Redis, prefix: str, ttl_s: int) -> None:
@@ -26,6 +34,7 @@ class Versions:
         self._prefix = prefix
         self._ttl_s = ttl_s
         self._unsent: set[int] = set()
+        self._set_if_unchanged = client.register_script(_SET_IF_UNCHANGED)
 
     def key(self, entity_id: int) -> str:
         return f"{self._prefix}:{entity_id}"
@@ -58,3 +67,9 @@ class Versions:
         """The version a rebuild starts from, for its fill script to compare."""
         found: Any = await self._client.get(self.version_key(entity_id))
         return (found or b"0").decode()
+
+    async def fill(self, entity_id: int, version: str, value: bytes | str, ttl_s: int) -> bool:
+        """Store a value rebuilt from the store, unless the version moved since `version`
+        (a write raced the rebuild: the next read rebuilds again)."""
+        keys = [self.key(entity_id), self.version_key(entity_id)]
+        return bool(await self._set_if_unchanged(keys=keys, args=[version, value, ttl_s]))
