@@ -96,13 +96,14 @@ class Notify:
         drop whole (likes and retweets of a deleted tweet)."""
         tweet_ids = {int(p["tweet_id"]) for p in payloads if "tweet_id" in p}
         tweets = {t.id: t for t in await self._tweets.get_many(list(tweet_ids)) if t is not None}
-        originals = {
-            t.retweet_of_tweet_id or t.quote_tweet_id
+        # What retweets and quotes point at: the retweeted original, the quoted tweet.
+        pointed = {
+            target
             for t in tweets.values()
-            if (t.retweet_of_tweet_id or t.quote_tweet_id) not in (None, *tweets)
+            for target in (t.retweet_of_tweet_id, t.quote_tweet_id)
+            if target is not None and target not in tweets
         }
-        found = await self._tweets.get_many([i for i in originals if i is not None])
-        tweets |= {t.id: t for t in found if t is not None}
+        tweets |= {t.id: t for t in await self._tweets.get_many(list(pointed)) if t is not None}
         causes: list[Cause] = []
         dropped: set[tuple[int, str]] = set()
         for payload in payloads:
@@ -268,7 +269,7 @@ def _merge(changes: dict[tuple[int, str], NotificationChange], cause: Cause, all
     """Fold one cause into its base's change: added when allowed, else withdrawn."""
     tweet_id = cause.tweet.id if cause.tweet is not None else None
     key = notifications.base_key(cause.kind, tweet_id=tweet_id, actor_id=cause.actor)
-    subject = tweet_id if cause.kind not in ("follow",) and tweet_id is not None else None
+    subject = tweet_id  # None for follows and requests
     change = changes.get((cause.recipient, key)) or NotificationChange(
         cause.recipient, key, cause.kind, subject
     )
