@@ -6,8 +6,8 @@ A writer changes the store first, then `changed(ids)`: INCR `{prefix}:{id}:v` an
 value, in one transaction. A reader that misses notes the version (`version(id)`) before
 rebuilding from the store, and writes the rebuilt value only if the version has not moved
 since (`fill` for a string value, or a layer's own script for a set), so a rebuild racing a
-write can never leave a stale value behind. Invalidations Redis missed are remembered and sent before any read
-(`flush`), so no read uses the cache until they are.
+write can never leave a stale value behind. Invalidations Redis missed are remembered and
+sent before any read (`flush`), so no read uses the cache until they are.
 """
 
 from __future__ import annotations
