@@ -87,7 +87,7 @@ async def _seed(args: argparse.Namespace) -> int:
 async def _reindex() -> int:
     from tqdm import tqdm
 
-    from app.services.reindex import Reindex
+    from app.services.reindex import Reindex, ReindexUsers
     from app.settings import ensure_secret_key
     from storage.registry import open_stores
 
@@ -95,9 +95,12 @@ async def _reindex() -> int:
     try:
         with tqdm(desc="reindex", unit="tweet") as bar:
             indexed, removed = await Reindex(stores)(bar.update)
+        with tqdm(desc="reindex", unit="user") as bar:
+            people = await ReindexUsers(stores)(bar.update)
     finally:
         await stores.close()
     print(f"{indexed} tweets indexed, {removed} deleted or retweets removed")
+    print(f"{people} users indexed")
     return 0
 
 
@@ -171,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, help="jobs in flight per stream (CHIRP_WORKER_CONCURRENCY)"
     )
     commands.add_parser("migrate", help="apply every store's schema migrations")
-    commands.add_parser("reindex", help="rebuild the search index from the tweet store")
+    commands.add_parser("reindex", help="rebuild search (tweets and people) from the stores")
     seeder = commands.add_parser("seed", help="fill the stores with realistic demo data")
     seeder.add_argument("--users", type=int, default=12_000)
     seeder.add_argument("--tweets", type=int, default=3_000)

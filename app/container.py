@@ -15,12 +15,15 @@ from app.live import LiveEvents
 from app.policy import Gate
 from app.readthrough import ReadThrough
 from app.services import accounts, moderation, safety
+from app.services.bookmarks import BookmarkTweet, UnbookmarkTweet
 from app.services.celebrities import Celebrities
 from app.services.delete_tweet import DeleteTweet
 from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
 from app.services.follow_user import AnswerFollowRequest, FollowUser, UnfollowUser
 from app.services.media import CreateMediaUpload
 from app.services.notifications import Notifications
+from app.services.people import SearchPeople
+from app.services.pins import PinTweet, UnpinTweet
 from app.services.post_tweet import PostTweet
 from app.services.search import SearchTweets, Trending
 from app.sessions import (
@@ -33,6 +36,7 @@ from app.sessions import (
 )
 from app.settings import Settings
 from app.tokens import AccessTokens
+from app.views import ViewCounter, tally_name
 from app.worker import Worker
 from storage.memory import TTLCache
 from storage.records import TweetRecord, UserRecord
@@ -57,6 +61,8 @@ class Chirp:
     handlers: dict[str, JobHandler]
     # Set when the cache is shared: this process listens for other processes' evictions.
     invalidation: Invalidation | None
+    # Views of tweets: pages call `views.seen(viewer_id, tweet_ids)`; workers flush them.
+    views: ViewCounter
 
     def worker(
         self,
@@ -72,6 +78,7 @@ class Chirp:
             concurrency=concurrency or self.settings.worker_concurrency,
             name=name,
             reclaim_idle_s=self.settings.reclaim_idle_s,
+            periodic=[self.views],
         )
 
 
@@ -100,10 +107,15 @@ class Services:
     reports: moderation.Reports
     moderation: moderation.Moderation
     search_tweets: SearchTweets
+    search_people: SearchPeople
     celebrities: Celebrities
     create_media_upload: CreateMediaUpload
     trending: Trending
     notifications: Notifications
+    bookmark_tweet: BookmarkTweet
+    unbookmark_tweet: UnbookmarkTweet
+    pin_tweet: PinTweet
+    unpin_tweet: UnpinTweet
 
 
 def _services(
@@ -120,13 +132,13 @@ def _services(
     jobs = Jobs(stores.queues)
     gate = Gate(stores.safety, stores.graph, tweet_cache, user_cache)
     return Services(
-        sign_up=accounts.SignUp(stores.users, ids, sessions),
+        sign_up=accounts.SignUp(stores.users, ids, sessions, jobs),
         log_in=accounts.LogIn(stores.users, sessions),
         refresh_session=accounts.RefreshSession(
             stores.users, stores.sessions, sessions, revocations
         ),
         log_out=accounts.LogOut(stores.sessions, revocations),
-        update_profile=accounts.UpdateProfile(stores.users, user_cache),
+        update_profile=accounts.UpdateProfile(stores.users, user_cache, jobs),
         update_settings=accounts.UpdateSettings(stores.users, user_cache),
         post_tweet=PostTweet(stores, jobs, ids, gate),
         delete_tweet=DeleteTweet(stores, jobs, tweet_cache),
@@ -147,8 +159,13 @@ def _services(
         celebrities=celebrities,
         create_media_upload=CreateMediaUpload(stores.media, ids),
         search_tweets=SearchTweets(stores),
+        search_people=SearchPeople(stores.search),
         trending=Trending(stores),
         notifications=Notifications(stores.notifications),
+        bookmark_tweet=BookmarkTweet(stores.engagement, gate),
+        unbookmark_tweet=UnbookmarkTweet(stores.engagement, tweet_cache),
+        pin_tweet=PinTweet(stores.users, gate, user_cache),
+        unpin_tweet=UnpinTweet(stores.users, gate, user_cache),
     )
 
 
@@ -221,4 +238,11 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         ),
         handlers=build_handlers(deps),
         invalidation=invalidation,
+        views=ViewCounter(
+            stores.cache,
+            stores.engagement,
+            window_s=settings.view_window_s,
+            flush_every_s=settings.view_flush_s,
+            tally=tally_name(settings.tweets_url),
+        ),
     )

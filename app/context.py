@@ -37,6 +37,12 @@ class Context:
         address = throttle.client_address(self.request)
         await throttle.spend(self.chirp.stores.cache, bucket, address, limit, window_s, what)
 
+    async def throttle_anonymous_search(self) -> None:
+        """Searching (tweets or people) without logging in is limited per client address."""
+        if self.viewer_id is None:
+            limit = self.chirp.settings.limits.anonymous_searches_per_minute
+            await self.throttle("anonymous_search", limit, 60, "searches; log in for more")
+
     async def require_live_session(self) -> None:
         """For a long-lived subscription: refuse to go on once the token's session has
         ended (logOut, a replayed refresh token) or its user is gone."""

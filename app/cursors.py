@@ -9,7 +9,7 @@ from datetime import datetime
 from app.errors import BadInput
 from app.ids import parse_id
 from storage.ports import Position
-from storage.records import ms_from_utc, utc_from_ms
+from storage.records import UserHit, ms_from_utc, utc_from_ms
 
 
 def _encode(text: str) -> str:
@@ -107,3 +107,33 @@ def decode_notification_cursor(
     if numbers[0] != viewer_id:
         raise BadInput("The cursor is not one of your notifications.", argument=argument)
     return position
+
+
+def thread_cursor(index: int, tweet_id: int) -> str:
+    """Where a conversation page ends: the last reply's place in the layout, and its id."""
+    return _encode(f"c:{index + 1}:{tweet_id}")
+
+
+def decode_thread_cursor(cursor: str | None) -> tuple[int, int] | None:
+    """(index, tweet id) of the last reply seen."""
+    if cursor is None:
+        return None
+    numbers = _decode(cursor, "c")
+    if len(numbers) != 2:
+        raise _invalid()
+    return numbers[0] - 1, numbers[1]
+
+
+def people_cursor(hit: UserHit) -> str:
+    """Where a people-search page ends: its last hit's rank (exact username or not,
+    followers) and id; each number is stored one up, since a cursor's numbers start at 1."""
+    return _encode(f"p:{int(hit.exact) + 1}:{hit.followers_count + 1}:{hit.user_id}")
+
+
+def decode_people_cursor(cursor: str | None) -> UserHit | None:
+    if cursor is None:
+        return None
+    numbers = _decode(cursor, "p")
+    if len(numbers) != 3 or numbers[0] > 2:
+        raise _invalid()
+    return UserHit(user_id=numbers[2], exact=numbers[0] == 2, followers_count=numbers[1] - 1)

@@ -47,6 +47,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         workers = []
         if settings.run_workers:
             workers.append(asyncio.create_task(chirp.worker().run(stop, wait_s=0.5)))
+        elif not chirp.views.shared:
+            # No worker here, and no other process sees this one's view tally: flush it.
+            workers.append(asyncio.create_task(chirp.views.run(stop)))
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if chirp.invalidation is not None:

@@ -1,5 +1,6 @@
 """Process metrics in the Prometheus text format, served at /metrics: GraphQL operations and
-errors by code, store calls by port and method, and background jobs by outcome."""
+errors by code, store calls by port and method, tweet views by stage, and background jobs by
+outcome."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class Metrics:
         self.errors: Counter[str] = Counter()  # by extensions.code
         self.store_calls: Counter[str] = Counter()  # by "port.method"
         self.jobs: Counter[tuple[str, str]] = Counter()  # by (kind, outcome)
+        self.views: Counter[str] = Counter()  # by stage: see app/views.py
 
     def render(self, backlogs: Mapping[str, Backlog | None] | None = None) -> str:
         """`backlogs`: each job stream's backlog now (None: its queue did not answer)."""
@@ -26,6 +28,7 @@ class Metrics:
         _family(
             lines, "chirp_store_calls_total", "Store and cache calls", "method", self.store_calls
         )
+        _family(lines, "chirp_views_total", "Tweet views by stage", "stage", self.views)
         lines += [
             "# HELP chirp_jobs_total Background jobs by outcome",
             "# TYPE chirp_jobs_total counter",

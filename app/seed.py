@@ -20,6 +20,7 @@ from tqdm import tqdm
 from app.container import Chirp
 from app.ids import id_timestamp_ms
 from app.passwords import hash_password
+from app.services.reindex import ReindexUsers
 from storage.errors import Conflict
 from storage.records import UserRecord, utc_from_ms, utcnow
 
@@ -105,6 +106,7 @@ async def seed(chirp: Chirp, plan: SeedPlan) -> dict[str, int]:
     tweet_ids = await _tweets(chirp, plan, rng, user_ids)
     likes = await _likes(chirp, plan, rng, user_ids, tweet_ids)
     await _fan_out(chirp)
+    await ReindexUsers(chirp.stores)()  # people search, with the final followers counts
     return {"users": len(user_ids), "follows": follows, "tweets": len(tweet_ids), "likes": likes}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 from collections.abc import Mapping
@@ -23,6 +24,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a number, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,8 @@ class Settings:
     metrics_token: str = ""  # empty: /metrics is open, except in production (404)
     notification_retention_days: int = 90  # the notifications' TTL (Cassandra) and horizon
     notification_group_window_s: int = 24 * 3600  # an unread group takes actors this long
+    view_window_s: float = 6 * 3600  # a viewer's views of one tweet count once per window; 0: off
+    view_flush_s: float = 2.0  # buffered views are written to the counters this often
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -123,6 +139,8 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         metrics_token=env.get("CHIRP_METRICS_TOKEN", ""),
         notification_retention_days=max(1, _int(env, "CHIRP_NOTIFICATION_RETENTION_DAYS", 90)),
         notification_group_window_s=max(1, _int(env, "CHIRP_NOTIFICATION_GROUP_WINDOW_S", 86400)),
+        view_window_s=max(0, _int(env, "CHIRP_VIEW_WINDOW_S", 6 * 3600)),
+        view_flush_s=max(0.05, _float(env, "CHIRP_VIEW_FLUSH_S", 2.0)),
         limits=limits,
     )
     if not 0 <= settings.worker_id <= 1023:

@@ -39,6 +39,17 @@ def length(text: str) -> int:
     return len(normalize(text))
 
 
+def hashtag_of(tag: str, argument: str = "tag") -> str:
+    """A hashtag argument (`#tea` or `tea`) as tweets' hashtags are stored, or BadInput."""
+    body = tag[1:] if tag[:1] in ("#", "\uff03") else tag
+    if not re.fullmatch(r"\w{1,100}", body) or body.isdigit():
+        raise BadInput(
+            "A hashtag is 1 to 100 letters, digits or underscores, not only digits.",
+            argument=argument,
+        )
+    return body.casefold()
+
+
 def hashtags(text: str) -> tuple[str, ...]:
     """Lowercased without '#', in order of first use, once each; all-digit tags are not tags."""
     seen: dict[str, None] = {}

@@ -3,7 +3,8 @@
 A worker consumes each of its streams on its own loop, so a slow or failing stream never
 holds up another. On each stream it keeps up to `concurrency` handler calls in flight; jobs
 of a kind whose handler takes batches are handed over up to `max_batch` at a time. Every job
-is acknowledged on its own once its handler returned.
+is acknowledged on its own once its handler returned. Beside the streams it runs periodic
+work that belongs to whoever runs the jobs (flushing buffered view counts: app/views.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Protocol
 
 from app.jobs.base import JobHandler
 from app.metrics import METRICS
@@ -52,6 +54,16 @@ def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+class Periodic(Protocol):
+    """Work done on a clock beside the streams."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until `stop` is set, then once more (nothing is left behind at shutdown)."""
+
+    async def flush(self) -> object:
+        """Once, now (`drain`: `chirp worker --once`, seeding, tests)."""
+
+
 class Worker:
     def __init__(
         self,
@@ -62,8 +74,10 @@ class Worker:
         concurrency: int = DEFAULT_CONCURRENCY,
         name: str | None = None,
         reclaim_idle_s: float = RECLAIM_IDLE_S,
+        periodic: Sequence[Periodic] = (),
     ) -> None:
         name = name or consumer_name()
+        self.periodic = list(periodic)
         self.consumers = [
             StreamConsumer(
                 queues.stream(stream),
@@ -76,7 +90,10 @@ class Worker:
         ]
 
     async def run(self, stop: asyncio.Event, wait_s: float = 1.0) -> None:
-        await asyncio.gather(*(consumer.run(stop, wait_s) for consumer in self.consumers))
+        await asyncio.gather(
+            *(consumer.run(stop, wait_s) for consumer in self.consumers),
+            *(work.run(stop) for work in self.periodic),
+        )
 
     async def drain(self, progress: Callable[[int], object] | None = None) -> int:
         """Run jobs until no stream has any ready (`chirp worker --once`, seeding, tests);
@@ -84,6 +101,8 @@ class Worker:
         total = 0
         while taken := sum(await asyncio.gather(*(c.drain(progress) for c in self.consumers))):
             total += taken
+        for work in self.periodic:
+            await work.flush()
         return total
 
 

@@ -6,7 +6,7 @@ same servers and removes them at the end:
 
     Cassandra       keyspace bench_<stamp> (CHIRP_TWEETS_URL's keyspace replaced)
     PostgreSQL      databases bench_<stamp>_<n>, one per shard in CHIRP_USERS_URL
-    Elasticsearch   alias bench_<stamp> (index bench_<stamp>-v1)
+    Elasticsearch   aliases bench_<stamp> and bench_<stamp>_users (their -v1 indexes)
     Redis           database --redis-db (default 15): flushed before and after the run, so
                     the job streams, caches and timeline sets are the run's own and no job
                     of another process (a test run on database 0) is ever taken
@@ -167,7 +167,9 @@ class Stack:
             search = env.get("CHIRP_SEARCH_URL", "")
             if search.startswith("http"):
                 _loopback_only([search])
-                env["CHIRP_SEARCH_URL"] = _with_query(search, f"alias={self.stamp}")
+                # The run's own tweets and people aliases (both dropped with bench_<stamp>*).
+                own = f"alias={self.stamp}&users_alias={self.stamp}_users"
+                env["CHIRP_SEARCH_URL"] = _with_query(search, own)
             cache = env.get("CHIRP_CACHE_URL", "")
             if cache.startswith("redis://"):
                 env["CHIRP_CACHE_URL"] = _with_path(cache, str(self.args.redis_db))
@@ -210,11 +212,14 @@ class Stack:
             self._spawn(f"worker{n}", ["worker"], worker_id=2 + n)
         await self._wait_ready()
 
-    def _spawn(self, name: str, command: list[str], worker_id: int) -> None:
+    def _spawn(
+        self, name: str, command: list[str], worker_id: int, env: dict[str, str] | None = None
+    ) -> None:
+        """Start a `chirp` process of this run (`env`: settings of its own on top)."""
         log = None if self.args.verbose else open(self.data_dir / f"{name}.log", "wb")  # noqa: SIM115
         process = subprocess.Popen(
             [str(CHIRP), *command],
-            env={**self.env, "CHIRP_WORKER_ID": str(worker_id)},
+            env={**self.env, **(env or {}), "CHIRP_WORKER_ID": str(worker_id)},
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
             start_new_session=True,  # Ctrl-C reaches the bench only; it stops them itself

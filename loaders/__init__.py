@@ -8,6 +8,7 @@ from aiodataloader import DataLoader
 
 from app.container import Chirp
 from app.policy import ANONYMOUS, Policy
+from loaders.engagement import BookmarkedByViewerLoader
 from loaders.pages import Pages
 from loaders.tweets import (
     LikedByViewerLoader,
@@ -52,12 +53,14 @@ class Loaders:
         self.liked_by_viewer: LikedByViewerLoader | None = None
         self.retweeted_by_viewer: RetweetedByViewerLoader | None = None
         self.requested_by_viewer: RequestedByViewerLoader | None = None
+        self.bookmarked_by_viewer: BookmarkedByViewerLoader | None = None
         if viewer_id is not None:
             self.followed_by_viewer = FollowedByViewerLoader(stores.graph, viewer_id)
             self.follows_viewer = FollowsViewerLoader(stores.graph, viewer_id)
             self.liked_by_viewer = LikedByViewerLoader(stores.engagement, viewer_id)
             self.retweeted_by_viewer = RetweetedByViewerLoader(stores.engagement, viewer_id)
             self.requested_by_viewer = RequestedByViewerLoader(stores.graph, viewer_id)
+            self.bookmarked_by_viewer = BookmarkedByViewerLoader(stores.engagement, viewer_id)
         self.visible_tweet_by_id = VisibleTweetByIdLoader(
             self.tweet_by_id, self.user_by_id, self.followed_by_viewer, self.policy
         )

@@ -88,10 +88,21 @@ class Pages:
     async def replies(self, tweet_id: int, first: int, after: Position | None) -> TweetPage:
         return await self._scan(self._timeline(TimelineKind.REPLIES, tweet_id), first, after)
 
+    async def mentions(self, user_id: int, first: int, after: Position | None) -> TweetPage:
+        """Tweets that mention the user, as a feed (muted accounts and words left out)."""
+        fetch = self._timeline(TimelineKind.MENTIONS, user_id)
+        return await self._scan(fetch, first, after, feed=True)
+
     async def likes(self, user_id: int, first: int, after: Position | None) -> TweetPage:
         async def fetch(limit: int, position: Position | None) -> list[TimelineEntry]:
             return await self._likes_page(user_id, limit, position)
 
+        return await self._scan(fetch, first, after)
+
+    async def listing(self, fetch: Fetch, first: int, after: Position | None) -> TweetPage:
+        """Any other source of entries in timeline order that is not a feed (the quotes of a
+        tweet, the viewer's bookmarks): what the viewer may not see is left out, what they
+        mute is not."""
         return await self._scan(fetch, first, after)
 
     async def feed(self, fetch: Fetch, first: int, after: Position | None) -> TweetPage:

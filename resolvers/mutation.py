@@ -156,6 +156,38 @@ class Mutation:
         return await _on_tweet(info, id, info.context.chirp.services.undo_retweet)
 
     @strawberry.mutation(
+        description="Bookmark a tweet you can see (a retweet: the tweet it retweets); "
+        "again changes nothing. Only you see your bookmarks."
+    )
+    async def bookmark(self, info: Info, id: strawberry.ID) -> Tweet:
+        return await _on_tweet(info, id, info.context.chirp.services.bookmark_tweet)
+
+    @strawberry.mutation(
+        description="Remove a bookmark (none: nothing changes); returns the tweet, or null "
+        "if you may no longer see it."
+    )
+    async def unbookmark(self, info: Info, id: strawberry.ID) -> Tweet | None:
+        viewer = info.context.require_viewer()
+        tweet_id = database_id_of(id, "Tweet")
+        removed = await info.context.chirp.services.unbookmark_tweet(viewer, tweet_id)
+        tweet = await info.context.loaders.visible_tweet_by_id.load(removed)
+        return Tweet.from_record(tweet) if tweet is not None else None
+
+    @strawberry.mutation(
+        description="Pin one of your own tweets (not a retweet) to your profile, in place of "
+        "any pinned before; returns your account."
+    )
+    async def pin_tweet(self, info: Info, id: strawberry.ID) -> User:
+        viewer = info.context.require_viewer()
+        user = await info.context.chirp.services.pin_tweet(viewer, database_id_of(id, "Tweet"))
+        return User.from_record(user)
+
+    @strawberry.mutation(description="Unpin your pinned tweet (none: nothing changes).")
+    async def unpin_tweet(self, info: Info) -> User:
+        viewer = info.context.require_viewer()
+        return User.from_record(await info.context.chirp.services.unpin_tweet(viewer))
+
+    @strawberry.mutation(
         description="Follow a user; for a protected account this sends a follow request."
     )
     async def follow(self, info: Info, user_id: strawberry.ID) -> FollowPayload:

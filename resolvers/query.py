@@ -12,13 +12,14 @@ from app.cursors import (
     decode_queue_cursor,
 )
 from app.errors import BadInput
-from app.search_query import parse_search
-from app.text import USERNAME_RE
+from app.search_query import ParsedSearch, parse_search
+from app.text import USERNAME_RE, hashtag_of
 from schema.account import Settings
 from schema.follow import Follow, FollowConnection
 from schema.moderation import ModerationLog, ReportQueue
 from schema.node import Node, from_global_id
 from schema.notification import NotificationConnection, NotificationKind, connection
+from schema.people import UserConnection, search_people
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from schema.trend import Trend
 from schema.tweet import Tweet
@@ -33,8 +34,12 @@ async def _user(info: Info, user_id: int) -> User | None:
 
 
 async def _tweet(info: Info, tweet_id: int) -> Tweet | None:
+    """A tweet fetched by id; the viewer's view of it is counted (app/views.py)."""
     tweet = await info.context.loaders.visible_tweet_by_id.load(tweet_id)
-    return Tweet.from_record(tweet) if tweet is not None else None
+    if tweet is None:
+        return None
+    await info.context.chirp.views.seen(info.context.viewer_id, [tweet.id])
+    return Tweet.from_record(tweet)
 
 
 @strawberry.type
@@ -107,9 +112,7 @@ class Query:
     async def search(
         self, info: Info, query: str, first: int = DEFAULT_PAGE, after: str | None = None
     ) -> Timeline:
-        if info.context.viewer_id is None:
-            limit = info.context.chirp.settings.limits.anonymous_searches_per_minute
-            await info.context.throttle("anonymous_search", limit, 60, "searches; log in for more")
+        await info.context.throttle_anonymous_search()
         parsed = parse_search(query)
         size, position = page_size(first), decode_position(after)
         service = info.context.chirp.services.search_tweets
@@ -117,6 +120,29 @@ class Query:
         if index_query is None:
             return Timeline.empty()
 
+        page = await info.context.loaders.pages.feed(service.pages(index_query), size, position)
+        return await Timeline.build(info, page)
+
+    @strawberry.field(
+        description="People search, as one types: accounts whose username starts with the "
+        "query (a leading @ aside), whose display name has its words (the last may be "
+        "unfinished), or whose bio has its words; case and accents ignored. The exact "
+        "username first, then the most followed. The query is 1 to 100 characters on one line."
+    )
+    async def search_users(
+        self, info: Info, query: str, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> UserConnection:
+        return await search_people(info, query, first, after)
+
+    @strawberry.field(description="Tweets with this #hashtag (with or without #), newest first.")
+    async def hashtag(
+        self, info: Info, tag: str, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline:
+        tag = hashtag_of(tag)
+        size, position = page_size(first), decode_position(after)
+        service = info.context.chirp.services.search_tweets
+        index_query = await service.query(info.context.viewer_id, ParsedSearch(hashtags=[tag]))
+        assert index_query is not None  # only from: names can make a query empty
         page = await info.context.loaders.pages.feed(service.pages(index_query), size, position)
         return await Timeline.build(info, page)
 

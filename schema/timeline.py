@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -37,11 +38,19 @@ class Timeline:
 
     @classmethod
     async def build(cls, info: Any, page: TweetPage) -> Timeline:
-        """The page's tweets with what the query selects on them prefetched in batches."""
+        """The page's tweets with what the query selects on them prefetched in batches; the
+        viewer's views of them recorded at the same time (app/views.py: a cache call), if
+        the query asks for the tweets at all (`edges { node }`)."""
         from schema.tweet import Tweet
 
         wanted = node_fields(info.selected_fields)
-        extras = await prefetch(info.context.loaders, [t for _, t in page.items], wanted)
+        tweets = [tweet for _, tweet in page.items]
+        shown = [tweet.id for tweet in tweets] if wanted else []
+        context = info.context
+        extras, _ = await asyncio.gather(
+            prefetch(context.loaders, tweets, wanted),
+            context.chirp.views.seen(context.viewer_id, shown),
+        )
         edges = [
             TimelineEdge(cursor=position_cursor(pos), node=Tweet.from_record(tweet, extras))
             for pos, tweet in page.items

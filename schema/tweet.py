@@ -11,9 +11,11 @@ import strawberry
 from aiodataloader import DataLoader
 
 from app.context import Context
-from app.cursors import decode_position
+from app.cursors import decode_position, decode_thread_cursor
 from app.services.media import DOWNLOAD_URL_TTL_S, content_type_of, media_id_of
 from loaders.prefetch import TweetExtras
+from schema.conversation import Conversation, ConversationOrder, conversation
+from schema.engagement import EngagerConnection, engagers, tweets_listed
 from schema.media import Media
 from schema.node import Node, to_global_id
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
@@ -141,6 +143,31 @@ class Tweet(Node):
             return retweeted[self.record.id]
         return _viewer_flag(info.context.loaders.retweeted_by_viewer, self.record.id)
 
+    @strawberry.field(description="Has the viewer bookmarked this tweet (only they can tell).")
+    async def viewer_has_bookmarked(self, info: Info) -> bool:
+        return await _viewer_flag(info.context.loaders.bookmarked_by_viewer, self.record.id)
+
+    @strawberry.field(description="Accounts that liked this tweet, the most recent like first.")
+    async def liked_by(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> EngagerConnection:
+        likers = info.context.chirp.stores.engagement.likers_page
+        return await engagers(info, likers, self.record.id, first, after)
+
+    @strawberry.field(description="Accounts that retweeted this tweet, the most recent first.")
+    async def retweeted_by(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> EngagerConnection:
+        retweeters = info.context.chirp.stores.engagement.retweeters_page
+        return await engagers(info, retweeters, self.record.id, first, after)
+
+    @strawberry.field(description="Tweets quoting this tweet, newest first.")
+    async def quotes(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline:
+        quotes = info.context.chirp.stores.engagement.quotes_page
+        return await tweets_listed(info, quotes, self.record.id, first, after)
+
     @strawberry.field
     async def replies(
         self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
@@ -149,6 +176,21 @@ class Tweet(Node):
             self.record.id, page_size(first), decode_position(after)
         )
         return await Timeline.build(info, page)
+
+    @strawberry.field(
+        description="The thread: ancestors up to the root, then the replies below this "
+        "tweet as a tree, depth first (its author's self-thread first, then the others, "
+        "RANKED by engagement, NEWEST or OLDEST first)."
+    )
+    async def conversation(
+        self,
+        info: Info,
+        first: int = DEFAULT_PAGE,
+        after: str | None = None,
+        order: ConversationOrder = ConversationOrder.RANKED,
+    ) -> Conversation:
+        size, cursor = page_size(first), decode_thread_cursor(after)
+        return await conversation(info, self.record, size, cursor, order)
 
 
 def _user(tweet: TweetRecord, user: UserRecord | None) -> User:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -11,13 +12,18 @@ from app.cursors import decode_id_cursor, decode_position
 from app.errors import Forbidden
 from app.policy import suspended
 from app.services.safety import relations_page
+from schema.engagement import pinned_tweet, tweets_listed
 from schema.follow import Follow, FollowConnection
 from schema.node import Node, to_global_id
 from schema.safety import AccountConnection, MutedWord
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
 from storage.records import UserRecord, UserStats
 
+if TYPE_CHECKING:
+    from schema.tweet import Tweet
+
 Info = strawberry.Info[Context, None]
+TweetRef = Annotated["Tweet", strawberry.lazy("schema.tweet")]
 
 
 @strawberry.type
@@ -129,6 +135,19 @@ class User(Node):
         page = await info.context.loaders.pages.author(self.record.id, size, position)
         return await Timeline.build(info, page)
 
+    @strawberry.field(
+        description="Tweets that mention this user, newest first: only for the user themself "
+        "(null for anyone else)."
+    )
+    async def mentions(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline | None:
+        size, position = page_size(first), decode_position(after)
+        if info.context.viewer_id != self.record.id:
+            return None
+        page = await info.context.loaders.pages.mentions(self.record.id, size, position)
+        return await Timeline.build(info, page)
+
     @strawberry.field(description="Tweets this user liked, most recent like first.")
     async def likes(
         self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
@@ -212,6 +231,21 @@ class User(Node):
         viewer = self._own(info, "muted words")
         words = await info.context.chirp.services.muted_words.current(viewer)
         return [MutedWord.from_record(word) for word in words]
+
+    @strawberry.field(description="Tweets you bookmarked, the most recent first (only on `me`).")
+    async def bookmarks(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> Timeline:
+        viewer = self._own(info, "bookmarks")
+        bookmarks = info.context.chirp.stores.engagement.bookmarks_page
+        return await tweets_listed(info, bookmarks, viewer, first, after)
+
+    @strawberry.field(
+        description="The tweet this user pinned to their profile; null if none, or if you "
+        "may not see it (deleted, or hidden from you)."
+    )
+    async def pinned_tweet(self, info: Info) -> TweetRef | None:
+        return await pinned_tweet(info, self.record)
 
 
 async def named_user(info: Info, user_id: int, named_by: str) -> User:

@@ -1,9 +1,12 @@
-"""ElasticsearchSearchIndex: tweets in an Elasticsearch index behind an alias.
+"""ElasticsearchSearchIndex: tweets (and people) in Elasticsearch indexes behind aliases.
 
 `http://h:9200` (`?alias=name` to use another alias). `migrate(url)` creates the index
 `<alias>-v<MAPPING_VERSION>` and points the alias at it; when the mapping version changes,
 it creates the new index, copies every document into it (client side: this build of
 Elasticsearch has no reindex module), and swaps the alias atomically, so reads never stop.
+
+`?users_alias=name` names the people-search alias (default `chirp-users`, made the same way;
+its mapping and queries are in storage/elasticsearch_people.py).
 
 Text uses the core `standard` analyzer. This distribution has no analysis-common module (no
 asciifolding filter), so accents are folded by Chirp itself, the same way for indexed text
@@ -31,8 +34,24 @@ from elasticsearch import (
 )
 from elasticsearch.helpers import async_bulk, async_scan
 
+from storage.elasticsearch_people import (
+    DEFAULT_USERS_ALIAS,
+    USER_MAPPINGS,
+    USERS_MAPPING_VERSION,
+    people_body,
+    user_hits,
+    user_source,
+)
 from storage.errors import StorageError, Unavailable
-from storage.records import SearchDocument, SearchQuery, Trend, ms_from_utc
+from storage.records import (
+    SearchDocument,
+    SearchQuery,
+    Trend,
+    UserDocument,
+    UserHit,
+    UserSearchQuery,
+    ms_from_utc,
+)
 from storage.registry import Resources
 from storage.search_text import fold
 
@@ -60,10 +79,18 @@ def _has_token(text: str) -> bool:
     return any(char.isalnum() for char in text)
 
 
+def _options(url: str) -> dict[str, str]:
+    return {name: values[-1] for name, values in parse_qs(urlsplit(url).query).items()}
+
+
 def parse_url(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-    return urlunsplit(parts._replace(query="")), options.get("alias", DEFAULT_ALIAS)
+    """(server, tweets alias)."""
+    server = urlunsplit(urlsplit(url)._replace(query=""))
+    return server, _options(url).get("alias", DEFAULT_ALIAS)
+
+
+def users_alias_of(url: str) -> str:
+    return _options(url).get("users_alias", DEFAULT_USERS_ALIAS)
 
 
 @asynccontextmanager
@@ -94,10 +121,13 @@ def _source(document: SearchDocument) -> dict[str, Any]:
 
 
 class ElasticsearchSearchIndex:
-    def __init__(self, client: AsyncElasticsearch, alias: str) -> None:
+    def __init__(
+        self, client: AsyncElasticsearch, alias: str, users_alias: str = DEFAULT_USERS_ALIAS
+    ) -> None:
         self._client = client
         self._reader = client.options(request_timeout=READ_TIMEOUT_S)
         self._alias = alias
+        self._users_alias = users_alias
 
     async def index(self, documents: Sequence[SearchDocument]) -> None:
         actions = [
@@ -129,7 +159,40 @@ class ElasticsearchSearchIndex:
 
     async def refresh(self) -> None:
         async with es_errors("refresh"):
-            await self._client.indices.refresh(index=self._alias)
+            await self._client.indices.refresh(index=f"{self._alias},{self._users_alias}")
+
+    async def index_users(self, documents: Sequence[UserDocument]) -> None:
+        actions = [
+            {
+                "_op_type": "index",
+                "_index": self._users_alias,
+                "_id": str(d.user_id),
+                "_source": user_source(d),
+            }
+            for d in {d.user_id: d for d in documents}.values()
+        ]
+        if actions:
+            async with es_errors("index users"):
+                await async_bulk(self._client, actions)
+
+    async def remove_users(self, user_ids: Sequence[int]) -> None:
+        actions = [
+            {"_op_type": "delete", "_index": self._users_alias, "_id": str(user_id)}
+            for user_id in dict.fromkeys(user_ids)
+        ]
+        if actions:
+            async with es_errors("remove users"):
+                await async_bulk(self._client, actions, raise_on_error=False)
+
+    async def search_users(
+        self, query: UserSearchQuery, limit: int, after: UserHit | None = None
+    ) -> list[UserHit]:
+        body = people_body(query, limit, after)
+        if body is None:
+            return []
+        async with es_errors("search users"):
+            found = await self._reader.search(index=self._users_alias, body=body)
+        return user_hits(found)
 
     async def search(self, query: SearchQuery, limit: int, before: int | None = None) -> list[int]:
         terms = [*query.words, *query.phrases]
@@ -217,6 +280,7 @@ class ElasticsearchSearchIndex:
 
 async def open_search_index(url: str, resources: Resources) -> ElasticsearchSearchIndex:
     server, alias = parse_url(url)
+    users_alias = users_alias_of(url)
 
     async def connect() -> AsyncElasticsearch:
         return _client(server)
@@ -226,16 +290,21 @@ async def open_search_index(url: str, resources: Resources) -> ElasticsearchSear
 
     client: AsyncElasticsearch = await resources.shared(f"elasticsearch:{server}", connect, close)
     async with es_errors("open"):
-        if not await client.indices.exists_alias(name=alias):
-            raise StorageError(f"search alias {alias!r} is missing: run `chirp migrate` first")
-    return ElasticsearchSearchIndex(client, alias)
+        for needed in (alias, users_alias):
+            if not await client.indices.exists_alias(name=needed):
+                raise StorageError(f"search alias {needed!r} is missing: run `chirp migrate` first")
+    return ElasticsearchSearchIndex(client, alias, users_alias)
 
 
 async def migrate(url: str) -> list[str]:
     server, alias = parse_url(url)
     client = _client(server)
     try:
-        return await ensure_index(client, alias, MAPPING_VERSION, MAPPINGS)
+        applied = await ensure_index(client, alias, MAPPING_VERSION, MAPPINGS)
+        users_alias = users_alias_of(url)
+        return applied + await ensure_index(
+            client, users_alias, USERS_MAPPING_VERSION, USER_MAPPINGS
+        )
     finally:
         await client.close()
 

@@ -12,7 +12,7 @@ import contextlib
 import itertools
 import json
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -29,6 +29,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 DEFAULT_MAX_ENTRIES = 10_000
+DEFAULT_MAX_MARKS = 100_000  # count_once marks (views: one per viewer and tweet seen)
 DEFAULT_SUBSCRIBER_QUEUE = 1_000
 DEFAULT_MAX_ATTEMPTS = 5
 
@@ -90,12 +91,21 @@ class TTLCache(Generic[K, V]):
 
 
 class InProcessCache:
+    """Entries in a TTLCache; the marks of `count_once` in one of their own (bounded too:
+    past `max_marks` the oldest go first, so a mark may be forgotten before its TTL) and
+    tallies in plain dicts, all in this process."""
+
     shared = False
 
     def __init__(
-        self, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic
+        self,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+        max_marks: int = DEFAULT_MAX_MARKS,
     ) -> None:
         self._cache: TTLCache[str, bytes] = TTLCache(max_entries, clock)
+        self._marks: TTLCache[str, bool] = TTLCache(max_marks, clock)
+        self._tallies: dict[str, Counter[str]] = {}
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         return [self._cache.get(key) for key in keys]
@@ -118,6 +128,22 @@ class InProcessCache:
         value = int(current) + amount
         self._cache.set_until(key, str(value).encode(), expires_at)
         return value
+
+    async def count_once(self, marks: Mapping[str, str], ttl_s: float, tally: str) -> int:
+        new = []
+        for mark, field in marks.items():
+            if mark not in self._marks:
+                self._marks.set(mark, True, ttl_s)
+                new.append(field)
+        if new:
+            self._tallies.setdefault(tally, Counter()).update(new)
+        return len(new)
+
+    async def take_tally(self, tally: str) -> dict[str, int]:
+        return dict(self._tallies.pop(tally, {}))
+
+    async def add_to_tally(self, tally: str, counts: Mapping[str, int]) -> None:
+        self._tallies.setdefault(tally, Counter()).update(counts)
 
 
 _CLOSED: Any = object()
@@ -323,8 +349,11 @@ def _query_int(url: str, name: str, default: int) -> int:
 
 
 async def open_cache(url: str, resources: Resources) -> InProcessCache:
-    """`memory://?max_entries=10000`."""
-    return InProcessCache(_query_int(url, "max_entries", DEFAULT_MAX_ENTRIES))
+    """`memory://?max_entries=10000&max_marks=100000`."""
+    return InProcessCache(
+        _query_int(url, "max_entries", DEFAULT_MAX_ENTRIES),
+        max_marks=_query_int(url, "max_marks", DEFAULT_MAX_MARKS),
+    )
 
 
 async def open_event_bus(url: str, resources: Resources) -> InProcessEventBus:

@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 from storage.records import (
     Backlog,
+    ConversationEntry,
+    EngagementEdge,
     Event,
     FollowEdge,
     Job,
@@ -34,7 +36,10 @@ from storage.records import (
     Trend,
     TweetCounts,
     TweetRecord,
+    UserDocument,
+    UserHit,
     UserRecord,
+    UserSearchQuery,
     UserSettings,
     UserStats,
 )
@@ -85,6 +90,9 @@ class UserStore(Protocol):
     async def set_suspended(self, user_id: int, until: datetime | None) -> UserRecord:
         """Suspend until `until`, or lift a suspension (None); the updated user.
         NotFound if there is no such user."""
+
+    async def scan(self, after: int | None, limit: int) -> list[UserRecord]:
+        """Every user, by id, at most `limit` with an id above `after`. For rebuilds."""
 
 
 class ModerationStore(Protocol):
@@ -165,6 +173,10 @@ class TweetStore(Protocol):
 
     async def mark_deleted(self, tweet_id: int, at: datetime) -> bool:
         """Soft delete; True only for the call that deleted a live tweet."""
+
+    async def conversation(self, conversation_id: int, limit: int) -> list[ConversationEntry]:
+        """The thread's tweets (deleted ones too, flagged), oldest first, at most `limit`;
+        one read of the thread's own partition or index."""
 
     async def scan(self, after: int | None, limit: int) -> list[TweetRecord]:
         """Every tweet (deleted ones too), a batch at a time, in an order of the store's
@@ -276,8 +288,9 @@ class SafetyStore(Protocol):
 
 
 class EngagementStore(Protocol):
-    """likes / user_likes, retweets / user_retweets and the tweets' counters. A like or a
-    retweet is counted only when its row is new, so a retried mutation counts once."""
+    """likes / user_likes, retweets / user_retweets and the tweets' counters; who liked,
+    retweeted and quoted each tweet; bookmarks. A like or a retweet is counted only when its
+    row is new, so a retried mutation counts once."""
 
     async def like(self, user_id: int, tweet_id: int, at: datetime) -> bool: ...
 
@@ -297,10 +310,52 @@ class EngagementStore(Protocol):
 
     async def add_counts(self, tweet_id: int, replies: int = 0, views: int = 0) -> None: ...
 
+    async def add_views_many(self, views: Mapping[int, int]) -> None:
+        """Add each tweet's views to its counter, in batches (the view flusher's write);
+        tweets the store does not hold are left out. Not idempotent: a counter."""
+
     async def likes_page(
         self, user_id: int, limit: int, after: Position | None = None
     ) -> list[TimelineEntry]:
         """A user's likes, newest like first; created_at is the time of the like."""
+
+    # Engagement lists, newest first: a page continues strictly after `after`, the position
+    # (time, id) of the last entry seen. Each is one read of one partition or index.
+
+    async def likers_page(
+        self, tweet_id: int, limit: int, after: Position | None = None
+    ) -> list[EngagementEdge]:
+        """Who liked the tweet, by (liked at, user id) descending."""
+
+    async def retweeters_page(
+        self, tweet_id: int, limit: int, after: Position | None = None
+    ) -> list[EngagementEdge]:
+        """Who retweeted the tweet, by (retweeted at, user id) descending."""
+
+    async def add_quote(self, quoted_id: int, quote: TimelineEntry) -> None:
+        """Record that the tweet `quote` quotes `quoted_id`; again changes nothing."""
+
+    async def remove_quote(self, quoted_id: int, quote: TimelineEntry) -> None: ...
+
+    async def quotes_page(
+        self, tweet_id: int, limit: int, after: Position | None = None
+    ) -> list[TimelineEntry]:
+        """The tweets quoting tweet_id, newest first."""
+
+    # Bookmarks: private to their owner. Like a like, one is claimed once (True if new).
+
+    async def bookmark(self, user_id: int, tweet_id: int, author_id: int, at: datetime) -> bool:
+        """True if new; bookmarking again keeps the first time."""
+
+    async def unbookmark(self, user_id: int, tweet_id: int) -> bool:
+        """True if a bookmark was removed."""
+
+    async def bookmarked_many(self, user_id: int, tweet_ids: Sequence[int]) -> list[bool]: ...
+
+    async def bookmarks_page(
+        self, user_id: int, limit: int, after: Position | None = None
+    ) -> list[TimelineEntry]:
+        """A user's bookmarks, newest bookmark first; created_at is the time of the bookmark."""
 
 
 class NotificationStore(Protocol):
@@ -366,6 +421,21 @@ class SearchIndex(Protocol):
     async def trending(self, limit: int, now: datetime) -> list[Trend]:
         """Hashtags rising in the last hour against the previous 24 hours."""
 
+    # People search: accounts by username, display name and bio.
+
+    async def index_users(self, documents: Sequence[UserDocument]) -> None:
+        """Idempotent by user id: indexing an account again replaces what was held."""
+
+    async def remove_users(self, user_ids: Sequence[int]) -> None: ...
+
+    async def search_users(
+        self, query: UserSearchQuery, limit: int, after: UserHit | None = None
+    ) -> list[UserHit]:
+        """Accounts whose username starts with the text (a leading '@' aside), or whose
+        display name has every word of it, the last as a prefix (typeahead), or whose bio
+        has every word; case and accents ignored. Best first (see UserHit), strictly after
+        `after`; accounts suspended now are left out."""
+
 
 class MediaStore(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None: ...
@@ -394,6 +464,18 @@ class Cache(Protocol):
     async def incr(self, key: str, ttl_s: float, amount: int = 1) -> int:
         """Add `amount` to a counter that starts its TTL when created; returns the new
         value."""
+
+    async def count_once(self, marks: Mapping[str, str], ttl_s: float, tally: str) -> int:
+        """For each mark key not set yet: set it for ttl_s and add 1 to its field (the
+        mapping's value) in the tally `tally`; a mark already set counts nothing. One
+        atomic step (one round trip); returns how many marks were new."""
+
+    async def take_tally(self, tally: str) -> dict[str, int]:
+        """The tally's counts by field, removed in the same atomic step: what one call
+        takes, no other call (in this process or another) takes too."""
+
+    async def add_to_tally(self, tally: str, counts: Mapping[str, int]) -> None:
+        """Add counts to the tally's fields (a taken tally that could not be written)."""
 
 
 class EventBus(Protocol):

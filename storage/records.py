@@ -41,6 +41,7 @@ class UserRecord:
     protected: bool = False
     last_login_at: datetime | None = None
     suspended_until: datetime | None = None  # set by a moderator; nothing is deleted
+    pinned_tweet_id: int | None = None  # one of their own tweets, shown first on the profile
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,21 @@ class TweetRecord:
     language: str | None = None
     source: str | None = None
     is_deleted: bool = False
+    # The root of its thread: its own id for an original, the root's for a reply; None for
+    # a retweet (and for replies stored before conversations were kept).
+    conversation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEntry:
+    """One tweet of a thread, as the thread's own table keeps it: enough to lay out the
+    tree and apply the policy without reading every tweet."""
+
+    tweet_id: int
+    parent_id: int | None  # the tweet it replies to; None for the root
+    author_id: int
+    created_at: datetime
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +144,7 @@ class TimelineKind(StrEnum):
     HOME = "home"  # user_timeline: what a user's followees posted (fan-out on write)
     AUTHOR = "author"  # author_timeline: what a user posted (profile page)
     REPLIES = "replies"  # replies to one tweet, keyed by the tweet replied to
+    MENTIONS = "mentions"  # tweets that mention a user, keyed by the user mentioned
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -141,6 +158,20 @@ class TimelineEntry:
     @property
     def position(self) -> tuple[datetime, int]:
         return (self.created_at, self.tweet_id)
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementEdge:
+    """One account that liked or retweeted a tweet, and when: an entry of the tweet's likers
+    or retweeters, which are ordered by (at, user_id) descending."""
+
+    tweet_id: int
+    user_id: int
+    at: datetime
+
+    @property
+    def position(self) -> tuple[datetime, int]:
+        return (self.at, self.user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +370,38 @@ class Trend:
     hashtag: str
     count: int
     previous_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UserDocument:
+    """What people search holds of an account: built from the user store by the
+    `index_users` job, so indexing it again is harmless."""
+
+    user_id: int
+    username: str
+    display_name: str
+    bio: str
+    followers_count: int
+    suspended_until: datetime | None = None  # left out of results until then
+
+
+@dataclass(frozen=True, slots=True)
+class UserSearchQuery:
+    """People search: `text` as typed (the index folds it); accounts in `excluded_ids`
+    (blocked either way) are never returned."""
+
+    text: str
+    excluded_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UserHit:
+    """A people-search result and its place in the ranking: an exact username match first,
+    then more followers first, then the lower id. Pages continue strictly after a hit."""
+
+    user_id: int
+    exact: bool
+    followers_count: int
 
 
 @dataclass(frozen=True, slots=True)

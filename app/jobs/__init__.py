@@ -15,6 +15,7 @@ from app.jobs.backfill import Backfill
 from app.jobs.base import JobDeps, JobHandler
 from app.jobs.fan_out import FanOut
 from app.jobs.index import Index
+from app.jobs.index_users import IndexUsers
 from app.jobs.notify import Notify
 from app.jobs.retract import Retract
 from app.jobs.unfollow import Unfollow
@@ -26,6 +27,7 @@ HANDLERS: tuple[type[JobHandler], ...] = (
     Retract,
     Backfill,
     Index,
+    IndexUsers,
     Unfollow,
     Notify,
 )

@@ -108,5 +108,10 @@ class _Pushes:
             self._in_flight.release()
 
 
+def mentioned_others(tweet: TweetRecord) -> list[int]:
+    """Whose mentions timeline a tweet is in: the accounts it mentions but its author."""
+    return [user_id for user_id in dict.fromkeys(tweet.mentions) if user_id != tweet.user_id]
+
+
 def timeline_entry(tweet: TweetRecord) -> TimelineEntry:
     return TimelineEntry(created_at=tweet.created_at, tweet_id=tweet.id, author_id=tweet.user_id)

@@ -1,5 +1,6 @@
-"""retract {"tweet_id"}: take a deleted tweet out of timelines and the index, and tell live
-subscribers. Reads already hide it from the moment it is deleted; this tidies the stores."""
+"""retract {"tweet_id"}: take a deleted tweet out of timelines (mentions and the quoted
+tweet's quotes too) and the index, and tell live subscribers. Reads already hide it from
+the moment it is deleted; this tidies the stores."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from app.jobs.base import DELIVERY, JobDeps, Payload, follower_batches, tweets_of
-from app.jobs.fan_out import timeline_entry
+from app.jobs.fan_out import mentioned_others, timeline_entry
 from app.live import LiveEvent, LiveEventType
 from storage.records import TimelineKind, TweetRecord
 
@@ -36,6 +37,10 @@ class Retract:
         await timelines.remove(TimelineKind.HOME, [tweet.user_id], entry)
         if tweet.reply_to_tweet_id is not None:
             await timelines.remove(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry)
+        if mentioned := mentioned_others(tweet):
+            await timelines.remove(TimelineKind.MENTIONS, mentioned, entry)
+        if tweet.quote_tweet_id is not None:
+            await self._stores.engagement.remove_quote(tweet.quote_tweet_id, entry[0])
         await self._live.to_home_timelines([tweet.user_id], event)
         if await self._celebrities.is_celebrity(tweet.user_id):
             # Followers' copies from before the author crossed the threshold age out.

@@ -10,6 +10,8 @@ from typing import Any
 from app import text
 from app.errors import BadInput, NotFoundError, Unauthenticated
 from app.ids import SnowflakeGenerator, id_timestamp_ms
+from app.jobs import Jobs
+from app.jobs.index_users import IndexUsers
 from app.passwords import hash_password, verify_password
 from app.policy import Suspended, suspended
 from app.readthrough import ReadThrough
@@ -37,6 +39,7 @@ PROFILE_LIMITS = {
     "banner_image_url": 255,
 }
 URL_FIELDS = frozenset({"website", "profile_image_url", "banner_image_url"})
+SEARCHED_FIELDS = frozenset({"display_name", "bio"})  # what people search holds
 SETTINGS_LIMITS = {"language": 10, "timezone": 50}
 MAX_SETTINGS_JSON_BYTES = 4096
 JSON_SETTINGS = frozenset({"privacy_settings"})
@@ -82,10 +85,13 @@ class SessionOpener:
 
 
 class SignUp:
-    def __init__(self, users: UserStore, ids: SnowflakeGenerator, sessions: SessionOpener) -> None:
+    def __init__(
+        self, users: UserStore, ids: SnowflakeGenerator, sessions: SessionOpener, jobs: Jobs
+    ) -> None:
         self._users = users
         self._ids = ids
         self._sessions = sessions
+        self._jobs = jobs
 
     async def __call__(
         self, username: str, email: str, password: str, display_name: str | None
@@ -107,6 +113,7 @@ class SignUp:
             await self._users.create(user)
         except Conflict as taken:
             raise BadInput(f"That {taken.field} is already taken.", field=taken.field) from None
+        await self._jobs.enqueue(IndexUsers, {"user_id": user.id})  # people search
         return await self._sessions.open(user)
 
     @staticmethod
@@ -199,9 +206,10 @@ class LogOut:
 
 
 class UpdateProfile:
-    def __init__(self, users: UserStore, user_cache: ReadThrough[UserRecord]) -> None:
+    def __init__(self, users: UserStore, user_cache: ReadThrough[UserRecord], jobs: Jobs) -> None:
         self._users = users
         self._user_cache = user_cache
+        self._jobs = jobs
 
     async def __call__(self, user_id: int, changes: Mapping[str, str | None]) -> UserRecord:
         cleaned: dict[str, Any] = {}
@@ -215,6 +223,8 @@ class UpdateProfile:
         cleaned["updated_at"] = utcnow()
         user = await self._users.update_profile(user_id, cleaned)
         await self._user_cache.invalidate([user_id])
+        if cleaned.keys() & SEARCHED_FIELDS:
+            await self._jobs.enqueue(IndexUsers, {"user_id": user_id})
         return user
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 from app.errors import BadInput, NotFoundError
 from app.jobs import Jobs
 from app.jobs.backfill import Backfill
+from app.jobs.index_users import IndexUsers
 from app.jobs.notify import Notify
 from app.jobs.unfollow import Unfollow
 from app.policy import Gate
@@ -51,6 +52,7 @@ class _FollowChange:
             await self._stores.users.add_to_stats(follower_id, {"following_count": 1})
             await self._stores.users.add_to_stats(followee_id, {"followers_count": 1})
         await self._jobs.enqueue(Backfill, {"follower_id": follower_id, "followee_id": followee_id})
+        await self._jobs.enqueue(IndexUsers, {"user_id": followee_id})  # its followers count
 
 
 class FollowUser(_FollowChange):
@@ -77,6 +79,7 @@ class UnfollowUser(_FollowChange):
             await self._stores.users.add_to_stats(viewer_id, {"following_count": -1})
             await self._stores.users.add_to_stats(user_id, {"followers_count": -1})
             await self._jobs.enqueue(Unfollow, {"follower_id": viewer_id, "followee_id": user_id})
+            await self._jobs.enqueue(IndexUsers, {"user_id": user_id})
         # What the follow or the request told is withdrawn (each job finds what is true).
         await self._notify("follow", viewer_id, user_id)
         await self._notify("follow_request", viewer_id, user_id)

@@ -21,6 +21,7 @@ from app import text
 from app.errors import BadInput, Forbidden, NotFoundError, UserError
 from app.ids import SnowflakeGenerator
 from app.jobs import Jobs
+from app.jobs.index_users import IndexUsers
 from app.policy import Gate
 from app.readthrough import ReadThrough
 from app.services.delete_tweet import retract
@@ -175,6 +176,7 @@ class Moderation:
         elif action in ("suspend", "unsuspend"):
             await self._stores.users.set_suspended(target.owner_id, until)
             await self._users.invalidate([target.owner_id])
+            await self._jobs.enqueue(IndexUsers, {"user_id": target.owner_id})
             if action == "suspend":
                 await self._stores.sessions.revoke_user(target.owner_id)
         elif action != "dismiss":

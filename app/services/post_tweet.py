@@ -12,7 +12,7 @@ from app.errors import BadInput, Forbidden
 from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.jobs import Jobs
 from app.jobs.announce import Announce
-from app.jobs.fan_out import FanOut
+from app.jobs.fan_out import FanOut, mentioned_others
 from app.jobs.index import Index
 from app.jobs.notify import Notify
 from app.policy import Gate
@@ -73,6 +73,7 @@ class PostTweet:
             updated_at=created_at,
             reply_to_tweet_id=reply_to.id if reply_to else None,
             reply_to_user_id=reply_to.user_id if reply_to else None,
+            conversation_id=_root_of(reply_to) if reply_to else tweet_id,
             quote_tweet_id=quoted.id if quoted else None,
             media_urls=tuple(media),
             hashtags=text.hashtags(body),
@@ -126,6 +127,12 @@ class PostTweet:
         await asyncio.gather(*counts)
 
 
+def _root_of(parent: TweetRecord) -> int:
+    """A reply's thread: its parent's (a parent stored before threads were kept is taken
+    as a root)."""
+    return parent.conversation_id if parent.conversation_id is not None else parent.id
+
+
 async def _nothing() -> None:
     return None
 
@@ -134,7 +141,8 @@ async def record_authored(stores: Stores, jobs: Jobs, tweet: TweetRecord) -> Non
     """The author's side of a new tweet and its jobs, all idempotent and independent of each
     other, so they go out together: the author's timeline; the author's own home timeline
     (authors see their tweet at once, before the fan-out reaches their followers); the
-    replied-to tweet's replies; and the jobs: announce, fan-out, index and notify."""
+    replied-to tweet's replies; the mentioned accounts' mentions; the quoted tweet's quotes;
+    and the jobs: announce, fan-out, index and notify."""
     entry = TimelineEntry(created_at=tweet.created_at, tweet_id=tweet.id, author_id=tweet.user_id)
     writes: list[Awaitable[object]] = [
         stores.timelines.push(TimelineKind.AUTHOR, [tweet.user_id], entry),
@@ -142,6 +150,10 @@ async def record_authored(stores: Stores, jobs: Jobs, tweet: TweetRecord) -> Non
     ]
     if tweet.reply_to_tweet_id is not None:
         writes.append(stores.timelines.push(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry))
+    if mentioned := mentioned_others(tweet):
+        writes.append(stores.timelines.push(TimelineKind.MENTIONS, mentioned, entry))
+    if tweet.quote_tweet_id is not None:
+        writes.append(stores.engagement.add_quote(tweet.quote_tweet_id, entry))
     payload = {"tweet_id": tweet.id}
     writes += [jobs.enqueue(kind, payload) for kind in (Announce, FanOut, Index)]
     writes.append(jobs.enqueue(Notify, {"kind": "tweet", "tweet_id": tweet.id}))

@@ -16,6 +16,7 @@ from datetime import timedelta
 from app import text
 from app.errors import BadInput, NotFoundError
 from app.jobs import Jobs
+from app.jobs.index_users import IndexUsers
 from app.jobs.unfollow import Unfollow
 from app.policy import fold
 from app.readthrough import ReadThrough
@@ -66,6 +67,7 @@ class BlockUser(_AgainstAccount):
                 )
                 payload = {"follower_id": follower, "followee_id": followee}
                 await self._jobs.enqueue(Unfollow, payload)
+                await self._jobs.enqueue(IndexUsers, {"user_id": followee})
         return user
 
 

@@ -33,6 +33,7 @@ _LAYOUT: dict[TimelineKind, tuple[str, str, str, str | None]] = {
     TimelineKind.HOME: ("user_timeline", "user_id", "tweet_id", "author_id"),
     TimelineKind.AUTHOR: ("author_timeline", "author_id", "tweet_id", None),
     TimelineKind.REPLIES: ("reply_timeline", "tweet_id", "reply_id", "author_id"),
+    TimelineKind.MENTIONS: ("mention_timeline", "user_id", "tweet_id", "author_id"),
 }
 
 

@@ -7,14 +7,19 @@ from datetime import datetime
 from typing import Any
 
 from storage.cassandra.session import CassandraSession, gather, utc
-from storage.records import TweetRecord
+from storage.records import ConversationEntry, TweetRecord
 
 _COLUMNS = (
     "tweet_id, user_id, text, created_at, updated_at, reply_to_tweet_id, reply_to_user_id, "
     "retweet_of_tweet_id, quote_tweet_id, media_urls, hashtags, mentions, language, source, "
-    "is_deleted"
+    "is_deleted, conversation_id"
 )
-_INSERT = f"INSERT INTO {{ks}}.tweets ({_COLUMNS}) VALUES ({', '.join('?' * 15)}) IF NOT EXISTS"
+_INSERT = f"INSERT INTO {{ks}}.tweets ({_COLUMNS}) VALUES ({', '.join('?' * 16)}) IF NOT EXISTS"
+_THREAD_ROW = (
+    "INSERT INTO {ks}.conversation_tweets "
+    "(conversation_id, tweet_id, parent_id, author_id, created_at, deleted) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
 _SELECT = f"SELECT {_COLUMNS} FROM {{ks}}.tweets WHERE tweet_id = ?"
 
 
@@ -35,6 +40,7 @@ def _tweet(row: dict[str, Any]) -> TweetRecord:
         language=row["language"],
         source=row["source"],
         is_deleted=bool(row["is_deleted"]),
+        conversation_id=row["conversation_id"],
     )
 
 
@@ -44,6 +50,7 @@ def _values(tweet: TweetRecord) -> list[Any]:
         tweet.reply_to_tweet_id, tweet.reply_to_user_id, tweet.retweet_of_tweet_id,
         tweet.quote_tweet_id, list(tweet.media_urls), list(tweet.hashtags),
         list(tweet.mentions), tweet.language, tweet.source, tweet.is_deleted,
+        tweet.conversation_id,
     ]  # fmt: skip
 
 
@@ -61,7 +68,9 @@ class CassandraTweetStore:
         can read the winner's at once (and removes its own row, never seen by anyone)."""
         inserted, existing = await self._db.applied(_INSERT, _values(tweet))
         if not inserted:
+            await self._in_thread(_tweet(existing))  # a retry completes a write that died
             return _tweet(existing), False
+        await self._in_thread(tweet)
         if idempotency_key is None:
             return tweet, True
         claimed, holder = await self._db.applied(
@@ -72,6 +81,11 @@ class CassandraTweetStore:
         if claimed:
             return tweet, True
         await self._db.run("DELETE FROM {ks}.tweets WHERE tweet_id = ?", (tweet.id,))
+        if tweet.conversation_id is not None:
+            await self._db.run(
+                "DELETE FROM {ks}.conversation_tweets WHERE conversation_id = ? AND tweet_id = ?",
+                (tweet.conversation_id, tweet.id),
+            )
         [first] = await self.get_many([holder["tweet_id"]])
         assert first is not None  # written before its key was claimed
         return first, False
@@ -81,6 +95,40 @@ class CassandraTweetStore:
         rows = await gather(self._db.run(_SELECT, (tweet_id,)) for tweet_id in unique)
         found = {tweet_id: _tweet(r[0]) for tweet_id, r in zip(unique, rows, strict=True) if r}
         return [found.get(tweet_id) for tweet_id in ids]
+
+    async def _in_thread(self, tweet: TweetRecord) -> None:
+        """The tweet's row in its thread's partition (idempotent)."""
+        if tweet.conversation_id is None:
+            return
+        await self._db.run(
+            _THREAD_ROW,
+            (
+                tweet.conversation_id,
+                tweet.id,
+                tweet.reply_to_tweet_id,
+                tweet.user_id,
+                tweet.created_at,
+                tweet.is_deleted,
+            ),
+        )
+
+    async def conversation(self, conversation_id: int, limit: int) -> list[ConversationEntry]:
+        rows = await self._db.run(
+            "SELECT tweet_id, parent_id, author_id, created_at, deleted "
+            "FROM {ks}.conversation_tweets WHERE conversation_id = ? LIMIT ?",
+            (conversation_id, limit),
+        )
+        return [
+            ConversationEntry(
+                tweet_id=row["tweet_id"],
+                parent_id=row["parent_id"],
+                author_id=row["author_id"],
+                created_at=utc(row["created_at"]),  # type: ignore[arg-type]
+                deleted=bool(row["deleted"]),
+            )
+            for row in rows
+            if row["author_id"] is not None  # never a half-written row
+        ]
 
     async def scan(self, after: int | None, limit: int) -> list[TweetRecord]:
         """In token order: the partitioner's order is the only one a full scan has."""
@@ -100,4 +148,12 @@ class CassandraTweetStore:
             "WHERE tweet_id = ? IF is_deleted = false",
             (at, at, tweet_id),
         )
+        [tweet] = await self.get_many([tweet_id])
+        if tweet is not None and tweet.conversation_id is not None:
+            # Also when not applied: a retried deletion completes its thread's row.
+            await self._db.run(
+                "UPDATE {ks}.conversation_tweets SET deleted = true "
+                "WHERE conversation_id = ? AND tweet_id = ?",
+                (tweet.conversation_id, tweet_id),
+            )
         return applied

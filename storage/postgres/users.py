@@ -28,7 +28,7 @@ REAP_EXPIRED = 100  # expired sessions forgotten per write, so used tokens do no
 _COLUMNS = (
     "user_id, username, email, phone, password_hash, display_name, bio, location, website, "
     "profile_image_url, banner_image_url, verified, protected, created_at, updated_at, "
-    "last_login_at, suspended_until"
+    "last_login_at, suspended_until, pinned_tweet_id"
 )
 PROFILE_FIELDS = frozenset(
     f.name for f in dataclasses.fields(UserRecord) if f.name not in {"id", "username", "email"}
@@ -269,6 +269,21 @@ class PostgresUserStore:
         rows = [row for rows in await self._shards.each(on_shard) for row in rows]
         rows.sort(key=lambda row: (-row["followers_count"], row["user_id"]))
         return [row["user_id"] for row in rows[:limit]]
+
+    async def scan(self, after: int | None, limit: int) -> list[UserRecord]:
+        """The lowest ids above `after` of each shard, merged: the lowest of them all."""
+
+        async def on_shard(pool: asyncpg.Pool) -> list[Any]:
+            return await fetch(
+                pool,
+                f"SELECT {_COLUMNS} FROM users WHERE user_id > $1 ORDER BY user_id LIMIT $2",
+                after or 0,
+                limit,
+            )
+
+        rows = [row for rows in await self._shards.each(on_shard) for row in rows]
+        rows.sort(key=lambda row: row["user_id"])
+        return [_user(row) for row in rows[:limit]]
 
     async def get_settings(self, user_id: int) -> UserSettings | None:
         async with driver_errors("settings"):

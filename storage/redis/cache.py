@@ -1,4 +1,5 @@
-"""RedisCache: the shared L2 cache (and rate-limit counters) behind the in-process L1."""
+"""RedisCache: the shared L2 cache behind the in-process L1, rate-limit counters, and
+count-once tallies (views: a mark per viewer and tweet, a hash of counts to flush)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,26 @@ from redis.asyncio import Redis
 
 from storage.redis.client import redis_errors
 
+# count_once: SET NX with the TTL for each mark; HINCRBY the tally for each new one. A
+# script, so one round trip does it all and no other client sees half of it.
+_COUNT_ONCE = """
+local new = 0
+for i = 1, #KEYS - 1 do
+  if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ARGV[1]) then
+    redis.call('HINCRBY', KEYS[#KEYS], ARGV[i + 1], 1)
+    new = new + 1
+  end
+end
+return new
+"""
+
 
 class RedisCache:
     shared = True
 
     def __init__(self, client: Redis) -> None:
         self._client = client
+        self._count_once = client.register_script(_COUNT_ONCE)
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
@@ -43,3 +58,27 @@ class RedisCache:
             pipe.pexpire(key, max(1, int(ttl_s * 1000)), nx=True)
             value, _ = await pipe.execute()
         return int(value)
+
+    async def count_once(self, marks: Mapping[str, str], ttl_s: float, tally: str) -> int:
+        if not marks:
+            return 0
+        ttl_ms = max(1, int(ttl_s * 1000))
+        async with redis_errors("count_once"):
+            new = await self._count_once(keys=[*marks, tally], args=[ttl_ms, *marks.values()])
+        return int(new)
+
+    async def take_tally(self, tally: str) -> dict[str, int]:
+        """HGETALL and DEL in one MULTI/EXEC: a concurrent taker gets the rest, never these."""
+        async with redis_errors("take_tally"), self._client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(tally)
+            pipe.delete(tally)
+            counts, _ = await pipe.execute()
+        return {field.decode(): int(count) for field, count in counts.items()}
+
+    async def add_to_tally(self, tally: str, counts: Mapping[str, int]) -> None:
+        if not counts:
+            return
+        async with redis_errors("add_to_tally"), self._client.pipeline(transaction=True) as pipe:
+            for field, count in counts.items():
+                pipe.hincrby(tally, field, count)
+            await pipe.execute()

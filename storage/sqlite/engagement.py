@@ -1,17 +1,21 @@
-"""SqliteEngagementStore: likes / user_likes, retweets / user_retweets and tweet counters.
+"""SqliteEngagementStore: likes / user_likes, retweets / user_retweets and tweet counters;
+the tweets quoting each tweet (quote_timeline) and bookmarks.
 
 The counter moves in the same transaction as the row, and only when the row was new
 (INSERT OR IGNORE changed something) or really removed (DELETE ... RETURNING found it),
-so retries and concurrent duplicates never count twice.
+so retries and concurrent duplicates never count twice. Who liked or retweeted a tweet is
+read from the likes and retweets tables themselves, through an index in time order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from storage.ports import Position
-from storage.records import TimelineEntry, TweetCounts, ms_from_utc, utc_from_ms
+from storage.records import EngagementEdge, TimelineEntry, TweetCounts, ms_from_utc, utc_from_ms
 from storage.sqlite.database import SqliteDatabase, Tx, chunked, placeholders
 
 
@@ -128,6 +132,16 @@ class SqliteEngagementStore:
                 (replies, views, tweet_id),
             )
 
+    async def add_views_many(self, views: Mapping[int, int]) -> None:
+        """One transaction for the lot: a flush of views is one write, however many tweets."""
+        rows = [(count, tweet_id) for tweet_id, count in views.items() if count]
+        if not rows:
+            return
+        async with self._db.write() as tx:
+            await tx.run_many(
+                "UPDATE tweets SET views_count = views_count + ? WHERE tweet_id = ?", rows
+            )
+
     async def likes_page(
         self, user_id: int, limit: int, after: Position | None = None
     ) -> list[TimelineEntry]:
@@ -150,6 +164,118 @@ class SqliteEngagementStore:
             TimelineEntry(utc_from_ms(row["liked_at"]), row["tweet_id"], row["author_id"])
             for row in rows
         ]
+
+    async def likers_page(
+        self, tweet_id: int, limit: int, after: Position | None = None
+    ) -> list[EngagementEdge]:
+        rows = await self._newest(_LIKERS, tweet_id, limit, after)
+        return _edges(tweet_id, rows)
+
+    async def retweeters_page(
+        self, tweet_id: int, limit: int, after: Position | None = None
+    ) -> list[EngagementEdge]:
+        rows = await self._newest(_RETWEETERS, tweet_id, limit, after)
+        return _edges(tweet_id, rows)
+
+    async def add_quote(self, quoted_id: int, quote: TimelineEntry) -> None:
+        async with self._db.write() as tx:
+            await tx.run(
+                "INSERT OR IGNORE INTO quote_timeline (tweet_id, created_at, quote_id, author_id) "
+                "VALUES (?, ?, ?, ?)",
+                (quoted_id, ms_from_utc(quote.created_at), quote.tweet_id, quote.author_id),
+            )
+
+    async def remove_quote(self, quoted_id: int, quote: TimelineEntry) -> None:
+        async with self._db.write() as tx:
+            await tx.run(
+                "DELETE FROM quote_timeline WHERE tweet_id = ? AND created_at = ? AND quote_id = ?",
+                (quoted_id, ms_from_utc(quote.created_at), quote.tweet_id),
+            )
+
+    async def quotes_page(
+        self, tweet_id: int, limit: int, after: Position | None = None
+    ) -> list[TimelineEntry]:
+        return _entries(await self._newest(_QUOTES, tweet_id, limit, after))
+
+    async def bookmark(self, user_id: int, tweet_id: int, author_id: int, at: datetime) -> bool:
+        async with self._db.write() as tx:
+            added = await tx.run(
+                "INSERT OR IGNORE INTO bookmarks (user_id, tweet_id, author_id, bookmarked_at) "
+                "VALUES (?, ?, ?, ?)",
+                (user_id, tweet_id, author_id, ms_from_utc(at)),
+            )
+        return added == 1
+
+    async def unbookmark(self, user_id: int, tweet_id: int) -> bool:
+        async with self._db.write() as tx:
+            removed = await tx.run(
+                "DELETE FROM bookmarks WHERE user_id = ? AND tweet_id = ?", (user_id, tweet_id)
+            )
+        return removed == 1
+
+    async def bookmarked_many(self, user_id: int, tweet_ids: Sequence[int]) -> list[bool]:
+        return await self._which("bookmarks", user_id, tweet_ids)
+
+    async def bookmarks_page(
+        self, user_id: int, limit: int, after: Position | None = None
+    ) -> list[TimelineEntry]:
+        return _entries(await self._newest(_BOOKMARKS, user_id, limit, after))
+
+    async def _newest(
+        self, listing: _Listing, key: int, limit: int, after: Position | None
+    ) -> list[sqlite3.Row]:
+        """One key's rows of a listing, by (time, id) descending, strictly after `after`."""
+        if limit <= 0:
+            return []
+        where = f"{listing.key} = ?"
+        params: list[int] = [key]
+        if after is not None:
+            where += f" AND ({listing.time}, {listing.id}) < (?, ?)"
+            params += [ms_from_utc(after[0]), after[1]]
+        sql = (
+            f"SELECT {listing.columns} FROM {listing.table} WHERE {where} "
+            f"ORDER BY {listing.time} DESC, {listing.id} DESC LIMIT ?"
+        )
+        async with self._db.read() as tx:
+            return await tx.rows(sql, [*params, limit])
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """A table read newest first: its key column, its (time, id) order, and the columns a
+    page selects (as `at` and the names the record wants)."""
+
+    table: str
+    key: str
+    time: str
+    id: str
+    columns: str
+
+
+_LIKERS = _Listing("likes", "tweet_id", "liked_at", "user_id", "liked_at AS at, user_id")
+_RETWEETERS = _Listing(
+    "retweets", "tweet_id", "retweeted_at", "user_id", "retweeted_at AS at, user_id"
+)
+_QUOTES = _Listing(
+    "quote_timeline",
+    "tweet_id",
+    "created_at",
+    "quote_id",
+    "created_at AS at, quote_id AS tweet_id, author_id",
+)
+_BOOKMARKS = _Listing(
+    "bookmarks", "user_id", "bookmarked_at", "tweet_id", "bookmarked_at AS at, tweet_id, author_id"
+)
+
+
+def _edges(tweet_id: int, rows: list[sqlite3.Row]) -> list[EngagementEdge]:
+    return [EngagementEdge(tweet_id, row["user_id"], utc_from_ms(row["at"])) for row in rows]
+
+
+def _entries(rows: list[sqlite3.Row]) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(utc_from_ms(row["at"]), row["tweet_id"], row["author_id"]) for row in rows
+    ]
 
 
 async def _add_to_counter(tx: Tx, column: str, tweet_id: int, delta: int) -> None:

@@ -2,7 +2,8 @@
 
 search_text (FTS5, rowid = tweet id) answers words and phrases; search_documents holds
 what filters need (author, time, protected); search_hashtags holds each tweet's tags,
-lowercased without '#', with its time so trending is one range scan.
+lowercased without '#', with its time so trending is one range scan. People search is in
+storage/sqlite/people.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from storage.records import SearchDocument, SearchQuery, Trend, ms_from_utc
+from storage.records import (
+    SearchDocument,
+    SearchQuery,
+    Trend,
+    UserDocument,
+    UserHit,
+    UserSearchQuery,
+    ms_from_utc,
+)
+from storage.sqlite import people
 from storage.sqlite.database import SqliteDatabase, Tx, chunked, placeholders
 
 HOUR_MS = 3_600_000
@@ -139,6 +149,17 @@ class SqliteSearchIndex:
         async with self._db.read() as tx:
             rows = await tx.rows(sql, params)
         return [Trend(row["hashtag"], row["recent"], row["previous"]) for row in rows]
+
+    async def index_users(self, documents: Sequence[UserDocument]) -> None:
+        await people.index_users(self._db, documents)
+
+    async def remove_users(self, user_ids: Sequence[int]) -> None:
+        await people.remove_users(self._db, user_ids)
+
+    async def search_users(
+        self, query: UserSearchQuery, limit: int, after: UserHit | None = None
+    ) -> list[UserHit]:
+        return await people.search_users(self._db, query, limit, after)
 
 
 async def _delete(tx: Tx, tweet_ids: Sequence[int]) -> None:

@@ -42,6 +42,7 @@ _LAYOUTS = {
     TimelineKind.HOME: _Layout("user_timeline", "user_id", "tweet_id", "author_id"),
     TimelineKind.AUTHOR: _Layout("author_timeline", "author_id", "tweet_id", None),
     TimelineKind.REPLIES: _Layout("reply_timeline", "tweet_id", "reply_id", "author_id"),
+    TimelineKind.MENTIONS: _Layout("mention_timeline", "user_id", "tweet_id", "author_id"),
 }
 
 

@@ -7,13 +7,13 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.records import TweetRecord, ms_from_utc, utc_from_ms
+from storage.records import ConversationEntry, TweetRecord, ms_from_utc, utc_from_ms
 from storage.sqlite.database import SqliteDatabase, Tx, chunked, placeholders
 
 _COLUMNS = (
     "tweet_id, user_id, text, created_at, updated_at, reply_to_tweet_id, reply_to_user_id, "
     "retweet_of_tweet_id, quote_tweet_id, media_urls, hashtags, mentions, language, source, "
-    "is_deleted"
+    "is_deleted, conversation_id"
 )
 
 
@@ -34,6 +34,7 @@ def _tweet(row: sqlite3.Row) -> TweetRecord:
         language=row["language"],
         source=row["source"],
         is_deleted=bool(row["is_deleted"]),
+        conversation_id=row["conversation_id"],
     )
 
 
@@ -43,7 +44,7 @@ def _values(tweet: TweetRecord) -> list[object]:
         ms_from_utc(tweet.updated_at), tweet.reply_to_tweet_id, tweet.reply_to_user_id,
         tweet.retweet_of_tweet_id, tweet.quote_tweet_id, json.dumps(list(tweet.media_urls)),
         json.dumps(list(tweet.hashtags)), json.dumps(list(tweet.mentions)), tweet.language,
-        tweet.source, tweet.is_deleted,
+        tweet.source, tweet.is_deleted, tweet.conversation_id,
     ]  # fmt: skip
 
 
@@ -66,7 +67,7 @@ class SqliteTweetStore:
                 if earlier is not None:
                     return earlier, False
             inserted = await tx.run(
-                f"INSERT INTO tweets ({_COLUMNS}) VALUES ({placeholders(15)}) "
+                f"INSERT INTO tweets ({_COLUMNS}) VALUES ({placeholders(16)}) "
                 "ON CONFLICT (tweet_id) DO NOTHING",
                 _values(tweet),
             )
@@ -91,6 +92,24 @@ class SqliteTweetStore:
                 for row in await tx.rows(sql, chunk):
                     found[row["tweet_id"]] = _tweet(row)
         return [found.get(tweet_id) for tweet_id in ids]
+
+    async def conversation(self, conversation_id: int, limit: int) -> list[ConversationEntry]:
+        async with self._db.read() as tx:
+            rows = await tx.rows(
+                "SELECT tweet_id, reply_to_tweet_id, user_id, created_at, is_deleted FROM tweets "
+                "WHERE conversation_id = ? ORDER BY tweet_id LIMIT ?",
+                (conversation_id, limit),
+            )
+        return [
+            ConversationEntry(
+                tweet_id=row["tweet_id"],
+                parent_id=row["reply_to_tweet_id"],
+                author_id=row["user_id"],
+                created_at=utc_from_ms(row["created_at"]),
+                deleted=bool(row["is_deleted"]),
+            )
+            for row in rows
+        ]
 
     async def scan(self, after: int | None, limit: int) -> list[TweetRecord]:
         async with self._db.read() as tx:

@@ -33,7 +33,7 @@ from storage.sqlite.database import (
 _USER_COLUMNS = (
     "user_id, username, email, phone, password_hash, display_name, bio, location, website, "
     "profile_image_url, banner_image_url, verified, protected, created_at, updated_at, "
-    "last_login_at, suspended_until"
+    "last_login_at, suspended_until, pinned_tweet_id"
 )
 _TIME_FIELDS = {"created_at", "updated_at", "last_login_at", "suspended_until"}
 # Fields update_profile may change; id, username and email are claims, not profile.
@@ -72,6 +72,7 @@ def _user(row: sqlite3.Row) -> UserRecord:
         updated_at=utc_from_ms(row["updated_at"]),
         last_login_at=_moment(row["last_login_at"]),
         suspended_until=_moment(row["suspended_until"]),
+        pinned_tweet_id=row["pinned_tweet_id"],
     )
 
 
@@ -120,11 +121,12 @@ class SqliteUserStore:
             user.display_name, user.bio, user.location, user.website, user.profile_image_url,
             user.banner_image_url, user.verified, user.protected, _ms(user.created_at),
             _ms(user.updated_at), _ms(user.last_login_at), _ms(user.suspended_until),
+            user.pinned_tweet_id,
         ]  # fmt: skip
         now = ms_from_utc(user.created_at)
         async with self._db.write() as tx:
             # A unique index failure raises Conflict("username" | "email" | "phone").
-            await tx.run(f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({placeholders(17)})", values)
+            await tx.run(f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({placeholders(18)})", values)
             await tx.run(
                 "INSERT INTO user_stats (user_id, updated_at) VALUES (?, ?)", (user.id, now)
             )
@@ -219,6 +221,14 @@ class SqliteUserStore:
                 (threshold, limit),
             )
         return [row["user_id"] for row in rows]
+
+    async def scan(self, after: int | None, limit: int) -> list[UserRecord]:
+        async with self._db.read() as tx:
+            rows = await tx.rows(
+                f"SELECT {_USER_COLUMNS} FROM users WHERE user_id > ? ORDER BY user_id LIMIT ?",
+                (after or 0, limit),
+            )
+        return [_user(row) for row in rows]
 
     async def get_settings(self, user_id: int) -> UserSettings | None:
         async with self._db.read() as tx:

@@ -248,8 +248,19 @@ def test_every_cursor_refuses_malformed_numbers(client: GraphQLClient) -> None:
         "moderationQueue": "{ moderationQueue(after: $after) { edges { cursor } } }",
         "moderationLog": "{ moderationLog(after: $after) { edges { cursor } } }",
         "notifications": "{ notifications(after: $after) { edges { cursor } } }",
+        "conversation": f'{{ tweet(id: "{tweet}") {{ conversation(after: $after) {{ edges '
+        "{ cursor } } } }",
+        "hashtag": '{ hashtag(tag: "tea", after: $after) { edges { cursor } } }',
+        "mentions": "{ me { mentions(after: $after) { edges { cursor } } } }",
+        "searchUsers": '{ searchUsers(query: "ali", after: $after) { edges { cursor } } }',
         "replies": f'{{ tweet(id: "{tweet}") {{ replies(after: $after) {{ edges {{ id: cursor }}'
         " } } }",
+        **{
+            field: f'{{ tweet(id: "{tweet}") {{ {field}(after: $after) {{ edges {{ cursor }}'
+            " } } }"
+            for field in ("likedBy", "retweetedBy", "quotes")
+        },
+        "bookmarks": "{ me { bookmarks(after: $after) { edges { cursor } } } }",
     }
     with_after = {
         name
@@ -265,6 +276,9 @@ def test_every_cursor_refuses_malformed_numbers(client: GraphQLClient) -> None:
     cursors += [_cursor(f"q:{n}:1:1") for n in numbers] + [_cursor(f"q:1:{n}:1") for n in numbers]
     cursors += [_cursor("q:1:3:1"), _cursor("q:1:1")]  # no such target kind; too short
     cursors += [_cursor(f"n:1:{n}:1") for n in numbers] + [_cursor(f"n:1:1:{n}") for n in numbers]
+    cursors += [_cursor(f"c:{n}:1") for n in numbers] + [_cursor(f"c:1:{n}") for n in numbers]
+    cursors += [_cursor(f"p:{n}:1:1") for n in numbers] + [_cursor(f"p:1:1:{n}") for n in numbers]
+    cursors += [_cursor("p:3:1:1"), _cursor("p:1:1")]  # no such rank; too short
     for name, selection in connections.items():
         for cursor in cursors:
             body = client.post(
@@ -338,6 +352,13 @@ TEXT_FIELDS: dict[str, tuple[Callable[[str], tuple[str, dict[str, Any]]], str]] 
         lambda v: (SETTINGS, {"i": {"privacySettings": {"list": [{"note": v}]}}}),
         "none",
     ),
+    "Query.searchUsers.query": (
+        lambda v: (
+            "query($q: String!) { searchUsers(query: $q) { edges { cursor } } }",
+            {"q": v},
+        ),
+        "alice",
+    ),
     "Query.search.query": (
         lambda v: (
             "query($q: String!) { search(query: $q) { edges { cursor } } }",
@@ -398,6 +419,7 @@ NOT_TEXT = {  # strings that are never stored or shown, or have rules of their o
     "Mutation.logOut.refreshToken": "an opaque token, only hashed",
     "Query.user.username": "a lookup: anything that is not a username finds nobody",
     "Mutation.markNotificationsRead.upTo": "a cursor (tests/resolvers/test_notifications.py)",
+    "Query.hashtag.tag": "word characters only (tests/resolvers/test_mentions_and_hashtags.py)",
 }
 
 

@@ -26,7 +26,7 @@ def test_backlog_shows_in_metrics_and_readyz_reports_a_lagging_stream(tmp_path: 
         client.post_tweet(token, "queued, not yet delivered")
         metrics = http.get("/metrics").text
         assert 'chirp_job_backlog{stream="delivery"} 1' in metrics
-        assert 'chirp_job_backlog{stream="indexing"} 1' in metrics
+        assert 'chirp_job_backlog{stream="indexing"} 2' in metrics  # the tweet, the account
         assert 'chirp_job_backlog{stream="cleanup"} 0' in metrics
         assert 'chirp_job_backlog{stream="notify"} 1' in metrics  # whom it tells: no one
         time.sleep(1.2)

@@ -34,6 +34,12 @@ def test_seed_makes_a_living_power_law_world(tmp_path: Path) -> None:
         ordinary = client.data('{ user(username: "user120") { followersCount } }')["user"]
         assert famous["verified"] and famous["followersCount"] > 100  # over the celebrity line
         assert ordinary["followersCount"] < famous["followersCount"] / 10
+        people = "query($q: String!) { searchUsers(query: $q, first: 5) { edges { node {"
+        people += " username followersCount } } } }"
+        found = [e["node"] for e in client.data(people, {"q": "user1"})["searchUsers"]["edges"]]
+        assert found[0]["username"] == "user1" and len(found) == 5  # the exact name first
+        followers = [node["followersCount"] for node in found[1:]]
+        assert followers == sorted(followers, reverse=True)  # then the most followed
 
 
 async def _edges(page_of: Callable[..., Awaitable[list[FollowEdge]]], user_id: int) -> int:

@@ -178,6 +178,18 @@ def _search(w: World) -> None:
     assert _texts(w.ask("bob", SEARCH, q=w.word)["search"]) == [f"{w.word} bob original"]
 
 
+PEOPLE = "query($q: String!) { searchUsers(query: $q) { edges { node { username } } } }"
+
+
+def _search_users(w: World) -> None:
+    """Neither side finds the other by name; a bystander finds both."""
+    found = lambda who, name: str(w.ask(who, PEOPLE, q=name)["searchUsers"])  # noqa: E731
+    eventually(lambda: w.name("bob") in found("carol", w.name("bob")), timeout_s=15)
+    eventually(lambda: w.name("alice") in found("carol", w.name("alice")), timeout_s=15)
+    assert w.name("bob") not in found("alice", w.name("bob"))
+    assert w.name("alice") not in found("bob", w.name("alice"))
+
+
 def _links(w: World) -> None:
     answer = w.ask("alice", LINKS, id=w.tweets["CR"])["tweet"]
     assert answer["replyTo"] is None and answer["author"]["username"] == w.name("carol")
@@ -329,6 +341,84 @@ def _notifications(w: World) -> None:
     assert w.name("bob") not in str(seen("alice"))
 
 
+def _threads_mentions_and_hashtags(w: World) -> None:
+    """Bob's reply is not in the conversation Alice reads, Bob's mentions of her never
+    reached her, and his tweets are not among a hashtag's for her."""
+    thread = """query($id: ID!) { tweet(id: $id) { conversation {
+      ancestors { tweet { text } } edges { node { tweet { text } } } } } }"""
+    assert "bob" not in str(w.ask("alice", thread, id=w.tweets["C1"]))
+    assert "bob replies" in str(w.ask("carol", thread, id=w.tweets["C1"]))
+    w.ask("bob", "mutation($i: PostTweetInput!) { postTweet(input: $i) { id } }",
+          i={"text": f"@{w.name('alice')} after the block"})  # fmt: skip
+    mentions = "{ me { mentions { edges { node { text author { username } } } } } }"
+    assert w.ask("alice", mentions)["me"]["mentions"]["edges"] == []
+    assert "hi @" in str(w.ask("bob", mentions))  # Carol's mention of Bob reaches him
+    tag = f"h{w.word}"
+    for who in ("bob", "carol"):
+        w.ask(who, "mutation($i: PostTweetInput!) { postTweet(input: $i) { id } }",
+              i={"text": f"#{tag} by {who}"})  # fmt: skip
+    hashtag = "query($t: String!) { hashtag(tag: $t) { edges { node { text } } } }"
+    everyone = lambda: w.client.data(hashtag, {"t": tag})["hashtag"]["edges"]  # noqa: E731
+    eventually(lambda: len(everyone()) == 2)
+    assert _texts(w.ask("alice", hashtag, t=tag)["hashtag"]) == [f"#{tag} by carol"]
+    assert len(_texts(w.ask("bob", hashtag, t=tag)["hashtag"])) == 2  # no block between them
+
+
+ENGAGEMENT = """query($id: ID!) { tweet(id: $id) { likedBy { edges { node { username } } }
+  retweetedBy { edges { node { username } } }
+  quotes { edges { node { text author { username } } } } } }"""
+
+
+def _engagement_lists(w: World) -> None:
+    """Bob likes, retweets and quotes Carol's tweet, and so does Alice (protected): neither
+    sees the other in its lists, and Carol, who does not follow Alice, misses her quote."""
+    post = "mutation($i: PostTweetInput!) { postTweet(input: $i) { id } }"
+    for who in ("bob", "alice"):
+        w.ask(who, "mutation($id: ID!) { likeTweet(id: $id) { id } }", id=w.tweets["C1"])
+        w.ask(who, post, i={"text": f"{who} quotes carol", "quoteOfId": w.tweets["C1"]})
+    w.ask("bob", "mutation($id: ID!) { retweet(id: $id) { id } }", id=w.tweets["C1"])
+    seen = {who: w.ask(who, ENGAGEMENT, id=w.tweets["C1"])["tweet"] for who in w.people}
+    assert w.name("bob") not in str(seen["alice"]) and "bob quotes" not in str(seen["alice"])
+    assert w.name("alice") not in str(seen["bob"]) and "alice quotes" not in str(seen["bob"])
+    assert "alice quotes" in str(seen["alice"]) and "alice quotes" not in str(seen["carol"])
+    assert w.name("bob") in str(seen["carol"]["likedBy"]) and "bob quotes" in str(seen["carol"])
+    assert w.name("bob") in str(seen["carol"]["retweetedBy"])
+
+
+PINNED = "query($n: String!) { user(username: $n) { pinnedTweet { text } } }"
+BOOKMARKS = "{ me { bookmarks { edges { node { text author { username } } } } } }"
+
+
+def _bookmarks_and_pins(w: World) -> None:
+    """Alice's bookmark of Bob's tweet, made before she blocks him again, is left out; no
+    one bookmarks or pins what is hidden from them; pinned tweets follow the policy."""
+    bookmark = "mutation($id: ID!) { bookmark(id: $id) { text } }"
+    unbookmark = "mutation($id: ID!) { unbookmark(id: $id) { text } }"
+    w.ask("alice", "mutation($id: ID!) { unblock(userId: $id) { id } }", id=w.id("bob"))
+    for tweet in ("B1", "C1"):
+        w.ask("alice", bookmark, id=w.tweets[tweet])
+    w.ask("alice", BLOCK, id=w.id("bob"))
+    assert _texts(w.ask("alice", BOOKMARKS)["me"]["bookmarks"]) == ["carol plain"]
+    assert w.code("alice", bookmark, id=w.tweets["B3"]) == "NOT_FOUND"
+    assert w.code("bob", bookmark, id=w.tweets["A1"]) == "NOT_FOUND"
+    assert w.ask("alice", unbookmark, id=w.tweets["B1"])["unbookmark"] is None
+    assert w.ask("bob", BOOKMARKS)["me"]["bookmarks"]["edges"] == []
+    theirs = "query($n: String!) { user(username: $n) { bookmarks { edges { cursor } } } }"
+    assert w.code("bob", theirs, n=w.name("alice")) == "FORBIDDEN"
+
+    pin = "mutation($id: ID!) { pinTweet(id: $id) { pinnedTweet { text } } }"
+    assert w.code("alice", pin, id=w.tweets["B1"]) == "NOT_FOUND"
+    assert w.code("carol", pin, id=w.tweets["B1"]) == "FORBIDDEN"
+    assert w.ask("bob", pin, id=w.tweets["B1"])["pinTweet"]["pinnedTweet"] is not None
+    assert w.ask("alice", pin, id=w.tweets["A1"])["pinTweet"]["pinnedTweet"] is not None
+    pinned = lambda who, whose: w.ask(who, PINNED, n=w.name(whose))["user"]["pinnedTweet"]  # noqa: E731
+    assert pinned("alice", "bob") is None and pinned("bob", "alice") is None
+    assert pinned("carol", "alice") is None  # protected: Carol does not follow Alice
+    assert pinned("carol", "bob") == {"text": f"{w.word} bob original"}
+    unpin = "mutation { unpinTweet { pinnedTweet { text } } }"
+    assert w.ask("bob", unpin)["unpinTweet"] == {"pinnedTweet": None}
+
+
 CHECKS: dict[str, Callable[[World], None]] = {
     "Query.me": _own_account,
     "Query.user": _profile_says_blocked_and_shows_nothing,
@@ -337,8 +427,12 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "Query.followRequests": _follow_requests,
     "Query.homeTimeline": _home,
     "Query.search": _search,
+    "Query.searchUsers": _search_users,
     "Subscription.homeTimeline": _live,
     "Query.notifications": _notifications,
+    "Query.hashtag": _threads_mentions_and_hashtags,
+    "Tweet.conversation": _threads_mentions_and_hashtags,
+    "User.mentions": _threads_mentions_and_hashtags,
     "Subscription.notifications": _notifications,
     "Query.moderationQueue": _moderation_is_for_moderators,
     "Query.moderationLog": _moderation_is_for_moderators,
@@ -372,6 +466,15 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "User.following": _carols_lists_leave_bob_out,
     "User.blocked": _own_lists,
     "User.muted": _own_lists,
+    "Tweet.likedBy": _engagement_lists,
+    "Tweet.retweetedBy": _engagement_lists,
+    "Tweet.quotes": _engagement_lists,
+    "User.bookmarks": _bookmarks_and_pins,
+    "User.pinnedTweet": _bookmarks_and_pins,
+    "Mutation.bookmark": _bookmarks_and_pins,
+    "Mutation.unbookmark": _bookmarks_and_pins,
+    "Mutation.pinTweet": _bookmarks_and_pins,
+    "Mutation.unpinTweet": _bookmarks_and_pins,
 }
 
 

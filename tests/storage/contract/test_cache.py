@@ -1,5 +1,6 @@
-"""Cache contract: batch get / set / delete with TTLs, and counters whose TTL starts when
-they are created."""
+"""Cache contract: batch get / set / delete with TTLs, counters whose TTL starts when they
+are created, and count-once tallies (a mark counts once per TTL; a tally is taken whole,
+each count by one taker)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,50 @@ async def test_incr_ttl_starts_at_creation(cache: Cache, key: Key) -> None:
     assert await cache.incr(key("window"), 0.4) == 2  # does not push the expiry back
     await asyncio.sleep(0.3)
     assert await cache.incr(key("window"), 0.4) == 1
+
+
+async def test_count_once_counts_each_mark_once_per_ttl(cache: Cache, key: Key) -> None:
+    tally = key("tally")
+    marks = {key("seen:1:a"): "a", key("seen:1:b"): "b"}
+    assert await cache.count_once(marks, 0.4, tally) == 2
+    assert await cache.count_once({**marks, key("seen:2:a"): "a"}, 0.4, tally) == 1
+    assert await cache.count_once({}, 0.4, tally) == 0
+    await asyncio.sleep(0.5)
+    assert await cache.count_once({key("seen:1:a"): "a"}, 60, tally) == 1  # the mark expired
+    assert await cache.take_tally(tally) == {"a": 3, "b": 1}
+    assert await cache.take_tally(tally) == {}
+
+
+async def test_concurrent_count_once_of_one_mark_counts_it_once(cache: Cache, key: Key) -> None:
+    tally = key("tally")
+    found = await asyncio.gather(
+        *(cache.count_once({key("seen:1:a"): "a"}, 60, tally) for _ in range(20))
+    )
+    assert sorted(found) == [0] * 19 + [1]
+    assert await cache.take_tally(tally) == {"a": 1}
+
+
+async def test_take_tally_hands_each_count_to_one_taker(cache: Cache, key: Key) -> None:
+    tally = key("tally")
+
+    async def count(n: int) -> None:
+        await cache.count_once({key(f"seen:{n}"): str(n % 7)}, 60, tally)
+
+    taken: list[dict[str, int]] = []
+
+    async def take_while_counting() -> None:
+        for _ in range(10):
+            taken.append(await cache.take_tally(tally))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(take_while_counting(), *(count(n) for n in range(200)))
+    taken.append(await cache.take_tally(tally))
+    assert sum(sum(t.values()) for t in taken) == 200
+
+
+async def test_add_to_tally_puts_counts_back(cache: Cache, key: Key) -> None:
+    tally = key("tally")
+    await cache.count_once({key("seen:1:a"): "a"}, 60, tally)
+    await cache.add_to_tally(tally, {"a": 4, "b": 2})
+    await cache.add_to_tally(tally, {})
+    assert await cache.take_tally(tally) == {"a": 5, "b": 2}

@@ -127,6 +127,20 @@ async def test_add_counts_adds_replies_and_views(
     assert await store.counts_many([tweet.id]) == [TweetCounts(tweet.id, replies=20, views=61)]
 
 
+async def test_add_views_many_adds_each_tweets_views_and_skips_unknown_ones(
+    store: EngagementStore, new_tweet: NewTweet, new_id: Callable[[], int]
+) -> None:
+    tweets = [await new_tweet() for _ in range(60)]  # more than one Cassandra batch
+    missing = new_id()
+    views = {tweet.id: n + 1 for n, tweet in enumerate(tweets)} | {missing: 5}
+    await store.add_views_many(views)
+    await store.add_views_many({tweets[0].id: 10, tweets[1].id: 0})
+    await store.add_views_many({})
+    counts = await store.counts_many([tweet.id for tweet in tweets] + [missing])
+    assert [c.views for c in counts] == [11] + [n + 1 for n in range(1, 60)] + [0]
+    assert {c.likes + c.retweets + c.replies for c in counts} == {0}
+
+
 async def test_likes_page_is_newest_like_first_with_the_tweets_author(
     store: EngagementStore, new_tweet: NewTweet, new_id: Callable[[], int]
 ) -> None:

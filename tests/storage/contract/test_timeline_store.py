@@ -63,7 +63,7 @@ async def test_push_is_idempotent_and_reaches_every_owner(
     await timeline_store.push(kind, [], entry)
 
 
-@pytest.mark.parametrize("kind", [TimelineKind.HOME, TimelineKind.REPLIES])
+@pytest.mark.parametrize("kind", [TimelineKind.HOME, TimelineKind.REPLIES, TimelineKind.MENTIONS])
 async def test_entries_keep_their_author(
     timeline_store: TimelineStore, kind: TimelineKind, new_id: Callable[[], int]
 ) -> None:

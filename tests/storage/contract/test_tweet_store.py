@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from storage.ports import TweetStore
-from storage.records import TweetRecord, utcnow
+from storage.records import ConversationEntry, TweetRecord, utcnow
 
 
 @pytest.fixture
@@ -43,6 +43,7 @@ async def test_created_tweet_reads_back_equal(
         mentions=(new_id(), new_id()),
         language="en",
         source="contract test",
+        conversation_id=new_id(),
     )
     assert await tweet_store.create(tweet) == (tweet, True)
     assert await tweet_store.get_many([tweet.id]) == [tweet]
@@ -146,3 +147,30 @@ async def test_scan_visits_every_tweet_once(
 def _scan_tweet(tweet_id: int) -> TweetRecord:
     now = utcnow()
     return TweetRecord(id=tweet_id, user_id=1, text="scan me", created_at=now, updated_at=now)
+
+
+async def test_a_conversation_is_read_whole_oldest_first_with_deletions_flagged(
+    tweet_store: TweetStore, make_tweet: Callable[..., TweetRecord], new_id: Callable[[], int]
+) -> None:
+    root = make_tweet()
+    root = make_tweet(id=root.id, conversation_id=root.id)
+    reply = make_tweet(reply_to_tweet_id=root.id, conversation_id=root.id, user_id=new_id())
+    answer = make_tweet(reply_to_tweet_id=reply.id, conversation_id=root.id)
+    elsewhere = make_tweet(conversation_id=new_id())
+    for tweet in (answer, root, elsewhere, reply):  # written in any order
+        await tweet_store.create(tweet)
+    await tweet_store.create(reply)  # a retried write adds nothing
+    await tweet_store.mark_deleted(reply.id, utcnow())
+
+    def entry(tweet: TweetRecord, deleted: bool = False) -> ConversationEntry:
+        return ConversationEntry(
+            tweet.id, tweet.reply_to_tweet_id, tweet.user_id, tweet.created_at, deleted
+        )
+
+    assert await tweet_store.conversation(root.id, 10) == [
+        entry(root),
+        entry(reply, deleted=True),
+        entry(answer),
+    ]
+    assert await tweet_store.conversation(root.id, 2) == [entry(root), entry(reply, True)]
+    assert await tweet_store.conversation(new_id(), 10) == []

@@ -315,3 +315,24 @@ async def test_set_suspended_of_a_missing_user_is_not_found(
         await user_store.set_suspended(new_id(), utcnow() + timedelta(days=1))
     with pytest.raises(NotFound):
         await user_store.set_suspended(new_id(), None)
+
+
+async def test_scan_visits_every_user_once_by_id(
+    user_store: UserStore, make_user: Callable[..., UserRecord]
+) -> None:
+    """Scanning from just before our users in small batches meets each of them once, in id
+    order (users other runs add to a shared server meanwhile may come between)."""
+    mine = [make_user() for _ in range(5)]
+    for user in reversed(mine):
+        await user_store.create(user)
+    seen: list[int] = []
+    after = mine[0].id - 1
+    while after < mine[-1].id:
+        batch = await user_store.scan(after, 2)
+        assert batch and len(batch) <= 2
+        seen += [user.id for user in batch]
+        after = batch[-1].id
+    assert seen == sorted(set(seen))
+    assert [user_id for user_id in seen if user_id in {u.id for u in mine}] == [u.id for u in mine]
+    [first] = await user_store.scan(mine[0].id - 1, 1)
+    assert first == mine[0]
