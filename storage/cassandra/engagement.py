@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from storage.cassandra.session import CassandraSession, gather, utc
+from storage.listings import Listing
 from storage.ports import Position
 from storage.records import EngagementEdge, TimelineEntry, TweetCounts
 
@@ -302,7 +302,7 @@ class CassandraEngagementStore:
         return _entries(await self._newest(_BOOKMARKS, user_id, limit, after))
 
     async def _newest(
-        self, listing: _Listing, key: int, limit: int, after: Position | None
+        self, listing: Listing, key: int, limit: int, after: Position | None
     ) -> list[dict[str, Any]]:
         """One partition of a listing, in its clustering order (time, id) descending,
         strictly after `after`."""
@@ -319,30 +319,18 @@ class CassandraEngagementStore:
 _IN_LIMIT = 100  # keys of one IN read
 
 
-@dataclass(frozen=True)
-class _Listing:
-    """A table clustered newest first: its partition key, its clustering (time, id), and
-    the columns a page selects (as `at` and the names the record wants)."""
-
-    table: str
-    key: str
-    time: str
-    id: str
-    columns: str
-
-
-_LIKERS = _Listing("tweet_likers", "tweet_id", "liked_at", "user_id", "liked_at AS at, user_id")
-_RETWEETERS = _Listing(
+_LIKERS = Listing("tweet_likers", "tweet_id", "liked_at", "user_id", "liked_at AS at, user_id")
+_RETWEETERS = Listing(
     "tweet_retweeters", "tweet_id", "retweeted_at", "user_id", "retweeted_at AS at, user_id"
 )
-_QUOTES = _Listing(
+_QUOTES = Listing(
     "tweet_quotes",
     "quoted_id",
     "created_at",
     "quote_id",
     "created_at AS at, quote_id AS tweet_id, author_id",
 )
-_BOOKMARKS = _Listing(
+_BOOKMARKS = Listing(
     "bookmarks", "user_id", "bookmarked_at", "tweet_id", "bookmarked_at AS at, tweet_id, author_id"
 )
 

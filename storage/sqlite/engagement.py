@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from storage.listings import Listing
 from storage.ports import Position
 from storage.records import EngagementEdge, TimelineEntry, TweetCounts, ms_from_utc, utc_from_ms
 from storage.sqlite.database import SqliteDatabase, Tx, chunked, placeholders
@@ -222,7 +222,7 @@ class SqliteEngagementStore:
         return _entries(await self._newest(_BOOKMARKS, user_id, limit, after))
 
     async def _newest(
-        self, listing: _Listing, key: int, limit: int, after: Position | None
+        self, listing: Listing, key: int, limit: int, after: Position | None
     ) -> list[sqlite3.Row]:
         """One key's rows of a listing, by (time, id) descending, strictly after `after`."""
         if limit <= 0:
@@ -240,30 +240,18 @@ class SqliteEngagementStore:
             return await tx.rows(sql, [*params, limit])
 
 
-@dataclass(frozen=True)
-class _Listing:
-    """A table read newest first: its key column, its (time, id) order, and the columns a
-    page selects (as `at` and the names the record wants)."""
-
-    table: str
-    key: str
-    time: str
-    id: str
-    columns: str
-
-
-_LIKERS = _Listing("likes", "tweet_id", "liked_at", "user_id", "liked_at AS at, user_id")
-_RETWEETERS = _Listing(
+_LIKERS = Listing("likes", "tweet_id", "liked_at", "user_id", "liked_at AS at, user_id")
+_RETWEETERS = Listing(
     "retweets", "tweet_id", "retweeted_at", "user_id", "retweeted_at AS at, user_id"
 )
-_QUOTES = _Listing(
+_QUOTES = Listing(
     "quote_timeline",
     "tweet_id",
     "created_at",
     "quote_id",
     "created_at AS at, quote_id AS tweet_id, author_id",
 )
-_BOOKMARKS = _Listing(
+_BOOKMARKS = Listing(
     "bookmarks", "user_id", "bookmarked_at", "tweet_id", "bookmarked_at AS at, tweet_id, author_id"
 )
 

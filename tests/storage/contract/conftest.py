@@ -195,6 +195,31 @@ async def engagement(
     return engagement_store, tweets
 
 
+NewTweet = Callable[[], Awaitable[Any]]  # makes a stored TweetRecord
+
+
+@pytest.fixture
+def store(engagement: tuple[Any, Any]) -> Any:
+    """The EngagementStore of `engagement`."""
+    return engagement[0]
+
+
+@pytest.fixture
+def new_tweet(engagement: tuple[Any, Any], new_id: Callable[[], int]) -> NewTweet:
+    """A tweet stored beside the engagement store, by an author of its own."""
+    from storage.records import TweetRecord, utcnow
+
+    tweets = engagement[1]
+
+    async def make() -> TweetRecord:
+        now = utcnow()
+        tweet = TweetRecord(new_id(), new_id(), "engaging", now, now)
+        await tweets.create(tweet)
+        return tweet
+
+    return make
+
+
 @pytest.fixture(params=[pytest.param(e, id=e) for e in ENGINES["queues"] if e in DURABLE_QUEUES])
 async def durable_queue_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return await URLS[request.param](tmp_path)

@@ -9,30 +9,9 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import pytest
-
-from storage.ports import EngagementStore, TweetStore
-from storage.records import EngagementEdge, TimelineEntry, TweetRecord, utcnow
-
-NewTweet = Callable[[], Awaitable[TweetRecord]]
-
-
-@pytest.fixture
-def store(engagement: tuple[EngagementStore, TweetStore]) -> EngagementStore:
-    return engagement[0]
-
-
-@pytest.fixture
-def new_tweet(engagement: tuple[Any, TweetStore], new_id: Callable[[], int]) -> NewTweet:
-    tweets = engagement[1]
-
-    async def make() -> TweetRecord:
-        now = utcnow()
-        tweet = TweetRecord(new_id(), new_id(), "listed", now, now)
-        await tweets.create(tweet)
-        return tweet
-
-    return make
+from storage.ports import EngagementStore
+from storage.records import EngagementEdge, TimelineEntry, utcnow
+from tests.storage.contract.conftest import NewTweet
 
 
 def _times(*seconds: int) -> list[datetime]:

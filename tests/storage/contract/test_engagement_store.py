@@ -4,34 +4,12 @@ counts equal rows, undo counts down once, likes_page is newest like first."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
-import pytest
-
-from storage.ports import EngagementStore, TweetStore
-from storage.records import TimelineEntry, TweetCounts, TweetRecord, utcnow
-
-NewTweet = Callable[[], Awaitable[TweetRecord]]
-
-
-@pytest.fixture
-def store(engagement: tuple[EngagementStore, TweetStore]) -> EngagementStore:
-    return engagement[0]
-
-
-@pytest.fixture
-def new_tweet(engagement: tuple[Any, TweetStore], new_id: Callable[[], int]) -> NewTweet:
-    tweets = engagement[1]
-
-    async def make() -> TweetRecord:
-        now = utcnow()
-        tweet = TweetRecord(new_id(), new_id(), "engaging", now, now)
-        await tweets.create(tweet)
-        return tweet
-
-    return make
+from storage.ports import EngagementStore
+from storage.records import TimelineEntry, TweetCounts, utcnow
+from tests.storage.contract.conftest import NewTweet
 
 
 async def test_like_counts_once_under_fifty_concurrent_retries(
