@@ -250,6 +250,9 @@ def _tweet_causes(tweet: TweetRecord, tweets: dict[int, TweetRecord]) -> list[Ca
         original = tweets.get(tweet.retweet_of_tweet_id)
         if original is None:
             return []
+        # Whether the actor retweets the original now decides, not this retweet's deletion:
+        # the job of an undone retweet may run after the actor retweeted again.
+        over = original.is_deleted
         return [Cause("retweet", tweet.user_id, original.user_id, original, tweet.created_at, over)]
     told: dict[int, str] = {}
     if tweet.reply_to_user_id is not None:

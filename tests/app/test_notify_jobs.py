@@ -84,3 +84,25 @@ def test_a_like_undone_before_its_job_ran_never_notifies(client: GraphQLClient) 
     assert client.data("{ unreadNotificationsCount }", {}, owner["accessToken"]) == {
         "unreadNotificationsCount": 0
     }
+
+
+def test_an_undone_retweets_late_job_leaves_a_new_retweet_alone(client: GraphQLClient) -> None:
+    owner, fan = client.sign_up(unique("owner")), client.sign_up(unique("fan"))
+    tweet = client.post_tweet(owner["accessToken"], "retweet me")
+    retweet = "mutation($id: ID!) { retweet(id: $id) { id } }"
+    client.data(retweet, {"id": tweet["id"]}, fan["accessToken"])
+    home = client.home(fan["accessToken"], fields="databaseId retweetOf { id }")["edges"]
+    [first] = [int(e["node"]["databaseId"]) for e in home if e["node"]["retweetOf"]]
+    client.data(
+        "mutation($id: ID!) { undoRetweet(id: $id) { id } }",
+        {"id": tweet["id"]},
+        fan["accessToken"],
+    )
+    client.data(retweet, {"id": tweet["id"]}, fan["accessToken"])
+    drain(client)
+    # The first retweet's job again, late (a retry): it must not withdraw the second one.
+    enqueue(client, {"kind": "tweet", "tweet_id": first})
+    drain(client)
+    kinds = "{ notifications { edges { node { kind count } } } }"
+    found = client.data(kinds, {}, owner["accessToken"])["notifications"]["edges"]
+    assert [e["node"] for e in found] == [{"kind": "RETWEET", "count": 1}]

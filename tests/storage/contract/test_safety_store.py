@@ -147,11 +147,14 @@ async def test_a_mute_stops_counting_when_it_expires_while_stored(
 ) -> None:
     alice, bob = new_id(), new_id()
     at = utcnow()
-    await safety_store.mute(alice, bob, at, at + timedelta(seconds=1.5))
-    await safety_store.add_muted_word(alice, "soon", at, at + timedelta(seconds=1.5))
+    # Long enough that the two lightweight transactions and the read finish before it on a
+    # loaded machine (a TTL is whole seconds, rounded down).
+    expires = at + timedelta(seconds=4)
+    await safety_store.mute(alice, bob, at, expires)
+    await safety_store.add_muted_word(alice, "soon", at, expires)
     relations = await safety_store.relations(alice, utcnow())
     assert relations.muting == {bob} and [w.word for w in relations.muted_words] == ["soon"]
-    await asyncio.sleep(1.6)
+    await asyncio.sleep(max(0.0, (expires - utcnow()).total_seconds()) + 0.1)
     assert await safety_store.relations(alice, utcnow()) == Relations()
     assert await safety_store.unmute(alice, bob) is False
     assert await safety_store.remove_muted_word(alice, "soon") is False
