@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from app.policy import Policy, suspended
+from app.policy import Policy
 from storage.ports import EventBus
 from storage.records import NotificationGroup, UserRecord, ms_from_utc, utc_from_ms
 
@@ -80,10 +80,7 @@ def shown(
     hidden = {
         actor
         for (actor, _), user in zip(group.sample, actors, strict=True)
-        if user is None
-        or not policy.sees_account(user)
-        or suspended(user)
-        or actor in policy.relations.muting
+        if user is None or not policy.sees_account(user) or actor in policy.relations.muting
     }
     if not hidden:
         return group

@@ -188,10 +188,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="websockets opened at once")
     stack.add_common_options(parser)
     args = parser.parse_args()
-    stack.allow_sockets(args.subscribers)
-    if not stack.real_engines() and args.workers:
-        print("embedded default: the event bus is in-process, so jobs run in the server")
-        args.workers = 0
+    stack.prepare_live(args)
     stack.run(args, lambda s: _body(s, args), {"CHIRP_CELEBRITY_FOLLOWERS": "1000000"})
 
 

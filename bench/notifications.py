@@ -280,10 +280,7 @@ def main() -> None:
     parser.add_argument("--page-rounds", type=int, default=30)
     stack.add_common_options(parser)
     args = parser.parse_args()
-    stack.allow_sockets(args.subscribers)
-    if not stack.real_engines() and args.workers:
-        print("embedded default: the event bus is in-process, so jobs run in the server")
-        args.workers = 0
+    stack.prepare_live(args)
     stack.run(args, lambda s: _body(s, args), {"CHIRP_READ_POINTS_PER_HOUR": "100000000"})
 
 

@@ -538,6 +538,15 @@ async def open_subscription(url: str, token: str, op_id: str, query: str) -> Cli
     return socket
 
 
+def prepare_live(args: argparse.Namespace) -> None:
+    """For a bench of live subscribers (--subscribers): room for their sockets, and, on the
+    embedded default, jobs in the server, since its event bus is in-process."""
+    allow_sockets(args.subscribers)
+    if not real_engines() and args.workers:
+        print("embedded default: the event bus is in-process, so jobs run in the server")
+        args.workers = 0
+
+
 def allow_sockets(count: int) -> None:
     """Raise this process's open-file limit for `count` websockets (inherited by the server
     it starts, which holds the other end of each)."""

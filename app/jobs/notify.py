@@ -27,7 +27,7 @@ from typing import ClassVar
 
 from app import notifications
 from app.jobs.base import NOTIFY, JobDeps, Payload
-from app.policy import Policy, suspended
+from app.policy import Policy
 from storage.records import (
     NOTIFICATION_KINDS,
     NotificationChange,
@@ -217,7 +217,7 @@ class Notify:
         """The recipient's policy: nothing from an actor they block, are blocked by, mute,
         or who is suspended; nothing about a tweet they may not see or whose words they mute."""
         actor = users.get(cause.actor)
-        if actor is None or not policy.sees_account(actor) or suspended(actor):
+        if actor is None or not policy.sees_account(actor):  # blocked either way, suspended
             return False
         if cause.actor in policy.relations.muting:
             return False
