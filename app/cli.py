@@ -1,4 +1,5 @@
-"""`chirp serve | worker | migrate | seed | reindex | shards move | print-schema`."""
+"""`chirp serve | worker | migrate | seed | reindex | shards move | users | lifecycle run |
+print-schema`."""
 
 from __future__ import annotations
 
@@ -148,6 +149,28 @@ async def _users(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _lifecycle() -> int:
+    """`chirp lifecycle run`: one pass of every step, with a progress bar and a summary."""
+    from tqdm import tqdm
+
+    from app import container
+    from app.lifecycle import summarize
+    from app.settings import ensure_secret_key
+    from storage.registry import open_stores
+
+    settings = ensure_secret_key(from_env())
+    stores = await open_stores(settings)
+    try:
+        runner = container.build(settings, stores).lifecycle
+        with tqdm(desc="lifecycle", unit="item") as bar:
+            report = await runner.run_pass(bar.update)
+    finally:
+        await stores.close()
+    for step, counts in report.items():
+        print(summarize({step: counts}))
+    return 0
+
+
 def _print_schema(args: argparse.Namespace) -> int:
     from schema.schema import printed_schema
 
@@ -190,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
         role = user_commands.add_parser(verb, help=f"{verb} a role: {verb} moderator USERNAME")
         role.add_argument("role", help="moderator")
         role.add_argument("username")
+    lifecycle = commands.add_parser("lifecycle", help="the data lifecycle (purges, tiers)")
+    lifecycle_commands = lifecycle.add_subparsers(dest="lifecycle_command", required=True)
+    lifecycle_commands.add_parser("run", help="run one pass of every step now")
     printer = commands.add_parser("print-schema", help="print the GraphQL SDL")
     printer.add_argument("--output", "-o")
     args = parser.parse_args(argv)
@@ -208,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_move_shard(args))
     if args.command == "users":
         return asyncio.run(_users(args))
+    if args.command == "lifecycle":
+        return asyncio.run(_lifecycle())
     return _print_schema(args)
 
 

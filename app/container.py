@@ -11,6 +11,7 @@ from app.ids import SnowflakeGenerator
 from app.invalidation import Invalidation
 from app.jobs import STREAMS, Jobs, build_handlers
 from app.jobs.base import JobDeps, JobHandler
+from app.lifecycle import LifecycleDeps, LifecycleRunner
 from app.live import LiveEvents
 from app.policy import Gate
 from app.readthrough import ReadThrough
@@ -63,6 +64,8 @@ class Chirp:
     invalidation: Invalidation | None
     # Views of tweets: pages call `views.seen(viewer_id, tweet_ids)`; workers flush them.
     views: ViewCounter
+    # The data lifecycle's passes: the worker runs them on a schedule (app/lifecycle/).
+    lifecycle: LifecycleRunner
 
     def worker(
         self,
@@ -78,7 +81,7 @@ class Chirp:
             concurrency=concurrency or self.settings.worker_concurrency,
             name=name,
             reclaim_idle_s=self.settings.reclaim_idle_s,
-            periodic=[self.views],
+            periodic=[self.views, self.lifecycle],
         )
 
 
@@ -244,5 +247,14 @@ def build(settings: Settings, stores: Stores) -> Chirp:
             window_s=settings.view_window_s,
             flush_every_s=settings.view_flush_s,
             tally=tally_name(settings.tweets_url),
+        ),
+        lifecycle=LifecycleRunner(
+            LifecycleDeps(
+                stores=stores,
+                thresholds=settings.lifecycle,
+                tweet_cache=tweet_cache,
+                user_cache=user_cache,
+                jobs=Jobs(stores.queues),
+            )
         ),
     )

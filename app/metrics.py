@@ -1,6 +1,6 @@
 """Process metrics in the Prometheus text format, served at /metrics: GraphQL operations and
-errors by code, store calls by port and method, tweet views by stage, and background jobs by
-outcome."""
+errors by code, store calls by port and method, tweet views by stage, background jobs by
+outcome, and what lifecycle passes did."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class Metrics:
         self.store_calls: Counter[str] = Counter()  # by "port.method"
         self.jobs: Counter[tuple[str, str]] = Counter()  # by (kind, outcome)
         self.views: Counter[str] = Counter()  # by stage: see app/views.py
+        self.lifecycle: Counter[tuple[str, str]] = Counter()  # by (step, outcome)
 
     def render(self, backlogs: Mapping[str, Backlog | None] | None = None) -> str:
         """`backlogs`: each job stream's backlog now (None: its queue did not answer)."""
@@ -35,6 +36,14 @@ class Metrics:
         ]
         for (kind, outcome), count in sorted(self.jobs.items()):
             lines.append(f'chirp_jobs_total{{kind="{kind}",outcome="{outcome}"}} {count}')
+        lines += [
+            "# HELP chirp_lifecycle_items_total Items each lifecycle step moved, purged or skipped",
+            "# TYPE chirp_lifecycle_items_total counter",
+        ]
+        for (step, outcome), count in sorted(self.lifecycle.items()):
+            lines.append(
+                f'chirp_lifecycle_items_total{{step="{step}",outcome="{outcome}"}} {count}'
+            )
         if backlogs:
             _backlog_families(lines, backlogs)
         return "\n".join(lines) + "\n"

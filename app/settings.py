@@ -58,6 +58,24 @@ class Limits:
     read_points_per_hour: int = 5_000  # per viewer (or client address): see app/extensions.py
 
 
+DAY_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """The data lifecycle's thresholds in seconds (the design's days by default), so tests
+    run it in seconds."""
+
+    tweet_grace_s: float = 30 * DAY_S  # a deleted tweet can be restored, then it is purged
+    account_cancel_s: float = 30 * DAY_S  # logging in cancels an account's deletion
+    account_purge_s: float = 90 * DAY_S  # the account is kept (username taken), then purged
+    hot_s: float = 30 * DAY_S  # tweets younger than this are hot (cached in Redis)
+    cold_s: float = 365 * DAY_S  # tweets older than this move to the cold archive
+    export_ttl_s: float = 7 * DAY_S  # a data export's archive is kept (and its URL works)
+    every_s: float = 3600.0  # the worker runs a pass this often; 0: only `chirp lifecycle run`
+    batch: int = 200  # entries a step reads at a time
+
+
 @dataclass(frozen=True)
 class Settings:
     users_url: str = DEFAULT_DB
@@ -86,6 +104,7 @@ class Settings:
     notification_group_window_s: int = 24 * 3600  # an unread group takes actors this long
     view_window_s: float = 6 * 3600  # a viewer's views of one tweet count once per window; 0: off
     view_flush_s: float = 2.0  # buffered views are written to the counters this often
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
     limits: Limits = field(default_factory=Limits)
 
     @property
@@ -141,6 +160,16 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         notification_group_window_s=max(1, _int(env, "CHIRP_NOTIFICATION_GROUP_WINDOW_S", 86400)),
         view_window_s=max(0, _int(env, "CHIRP_VIEW_WINDOW_S", 6 * 3600)),
         view_flush_s=max(0.05, _float(env, "CHIRP_VIEW_FLUSH_S", 2.0)),
+        lifecycle=Lifecycle(
+            tweet_grace_s=max(0.0, _float(env, "CHIRP_TWEET_GRACE_S", 30 * DAY_S)),
+            account_cancel_s=max(0.0, _float(env, "CHIRP_ACCOUNT_CANCEL_S", 30 * DAY_S)),
+            account_purge_s=max(0.0, _float(env, "CHIRP_ACCOUNT_PURGE_S", 90 * DAY_S)),
+            hot_s=max(0.0, _float(env, "CHIRP_HOT_S", 30 * DAY_S)),
+            cold_s=max(0.0, _float(env, "CHIRP_COLD_S", 365 * DAY_S)),
+            export_ttl_s=max(1.0, _float(env, "CHIRP_EXPORT_TTL_S", 7 * DAY_S)),
+            every_s=max(0.0, _float(env, "CHIRP_LIFECYCLE_EVERY_S", 3600.0)),
+            batch=max(1, _int(env, "CHIRP_LIFECYCLE_BATCH", 200)),
+        ),
         limits=limits,
     )
     if not 0 <= settings.worker_id <= 1023:

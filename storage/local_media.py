@@ -20,7 +20,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
+COLD_PREFIX = "cold/"  # archives: kept as a readable folder tree, not hashed
 _KEY = re.compile(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
 _CONTENT_TYPE = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,254}")
 _HEADER_LIMIT = 4096
@@ -109,16 +110,50 @@ class LocalMediaStore:
         self._clock = clock
 
     def path_of(self, key: str) -> Path:
-        digest = hashlib.sha256(validate_key(key).encode()).hexdigest()
+        if validate_key(key).startswith(COLD_PREFIX):
+            return self.root / key  # the cold archive: a plain folder tree, `cold/...`
+        digest = hashlib.sha256(key.encode()).hexdigest()
         return self.root / "objects" / digest[:2] / digest
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
+    async def put(self, key: str, data: bytes, content_type: str, cold: bool = False) -> None:
+        """`cold` changes nothing here: archives are told by their `cold/` keys."""
         validate_content_type(content_type)
         header = {"key": key, "size": len(data), "content_type": content_type}
         await asyncio.to_thread(_write_atomically, self.path_of(key), header, data)
 
     async def get(self, key: str) -> bytes | None:
         return await asyncio.to_thread(_read_data, self.path_of(key))
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        paths = [self.path_of(key) for key in keys]
+        await asyncio.to_thread(_unlink_all, paths)
+
+    async def keys(self, prefix: str, limit: int, after: str | None = None) -> list[str]:
+        """Cold keys are read from their folder tree; any other prefix reads every object's
+        header (the embedded default holds one user's worth of media, not a fleet's)."""
+        if limit <= 0:
+            return []
+        found = await asyncio.to_thread(self._all_keys, prefix)
+        return sorted(k for k in found if after is None or k > after)[:limit]
+
+    def _all_keys(self, prefix: str) -> list[str]:
+        if prefix.startswith(COLD_PREFIX) or COLD_PREFIX.startswith(prefix):
+            folder = self.root / "cold"
+            cold = [
+                path.relative_to(self.root).as_posix()
+                for path in (folder.rglob("*") if folder.is_dir() else [])
+                if path.is_file() and not path.name.startswith(".upload-")
+            ]
+        else:
+            cold = []
+        objects = self.root / "objects"
+        hashed = []
+        if not prefix.startswith(COLD_PREFIX) and objects.is_dir():
+            for path in objects.glob("*/*"):
+                header = _read_header(path) if not path.name.startswith(".") else None
+                if header is not None:
+                    hashed.append(str(header["key"]))
+        return [key for key in cold + hashed if key.startswith(prefix)]
 
     async def head(self, key: str) -> StoredObject | None:
         header = await asyncio.to_thread(_read_header, self.path_of(key))
@@ -187,6 +222,11 @@ def _write_atomically(path: Path, header: dict[str, object], data: bytes) -> Non
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _unlink_all(paths: Sequence[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
 
 
 def _read_data(path: Path) -> bytes | None:

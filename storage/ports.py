@@ -16,10 +16,13 @@ from typing import Any, Protocol
 from storage.records import (
     Backlog,
     ConversationEntry,
+    DataExport,
     EngagementEdge,
     Event,
     FollowEdge,
     Job,
+    LifecycleEntry,
+    LifecycleKind,
     ModerationRecord,
     NotificationChange,
     NotificationGroup,
@@ -398,6 +401,49 @@ class NotificationStore(Protocol):
         """Groups after the read marker, counted up to `cap`."""
 
 
+class LifecycleStore(Protocol):
+    """What deletions wait for, and data exports; kept with the users (on the owner's shard).
+    Purges read `due` entries, check the truth (a restored tweet, a cancelled deletion) and
+    remove the entry once done; every write is idempotent."""
+
+    async def schedule(self, entry: LifecycleEntry) -> None:
+        """Keep the entry (again: the new one replaces it)."""
+
+    async def cancel(self, kind: LifecycleKind, owner_id: int, subject_id: int) -> bool:
+        """Remove the entry; True if there was one."""
+
+    async def get(
+        self, kind: LifecycleKind, owner_id: int, subject_id: int
+    ) -> LifecycleEntry | None: ...
+
+    async def owned(
+        self,
+        kind: LifecycleKind,
+        owner_id: int,
+        limit: int,
+        after: tuple[datetime, int] | None = None,
+    ) -> list[LifecycleEntry]:
+        """An owner's entries, newest deletion first (by `position`), strictly after
+        `after`."""
+
+    async def due(self, kind: LifecycleKind, now: datetime, limit: int) -> list[LifecycleEntry]:
+        """Entries of any owner with due_at at or before `now`, soonest due first."""
+
+    async def begin_export(self, export: DataExport) -> DataExport | None:
+        """Store a PENDING export as the user's latest, unless one is PENDING already:
+        then store nothing and return that one. Atomic: of two concurrent requests one
+        wins."""
+
+    async def save_export(self, export: DataExport) -> None:
+        """Replace the user's export with this one if it has the same id (a finished or
+        expired export); an export that is no longer the latest is left alone."""
+
+    async def export_of(self, user_id: int) -> DataExport | None: ...
+
+    async def exports_expiring(self, now: datetime, limit: int) -> list[DataExport]:
+        """READY exports of any user whose expires_at is at or before `now`."""
+
+
 class SearchIndex(Protocol):
     """Writes become visible to `search` within the engine's refresh interval (about 1 s),
     or at once after `refresh`."""
@@ -438,7 +484,15 @@ class SearchIndex(Protocol):
 
 
 class MediaStore(Protocol):
-    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+    async def put(self, key: str, data: bytes, content_type: str, cold: bool = False) -> None:
+        """`cold`: an archive, rarely read, kept in the cheapest class that still reads at
+        once (S3 Glacier Instant Retrieval)."""
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove the objects; keys that do not exist are ignored."""
+
+    async def keys(self, prefix: str, limit: int, after: str | None = None) -> list[str]:
+        """Keys starting with `prefix`, in ascending order, strictly after `after`."""
 
     async def get(self, key: str) -> bytes | None: ...
 

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from storage import clock
+
 
 def utc_from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
@@ -19,7 +21,8 @@ def ms_from_utc(moment: datetime) -> int:
 
 
 def utcnow() -> datetime:
-    return utc_from_ms(ms_from_utc(datetime.now(tz=UTC)))
+    """Now on the one clock (storage/clock.py), at the records' millisecond precision."""
+    return utc_from_ms(ms_from_utc(clock.now()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,9 @@ class UserRecord:
     last_login_at: datetime | None = None
     suspended_until: datetime | None = None  # set by a moderator; nothing is deleted
     pinned_tweet_id: int | None = None  # one of their own tweets, shown first on the profile
+    # Set by deleteAccount: hidden everywhere at once; a log-in within the cancel window
+    # clears it, and the account is purged once the purge window has passed.
+    deactivated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,3 +438,47 @@ class Backlog:
 class Event:
     channel: str
     data: bytes
+
+
+class LifecycleKind(StrEnum):
+    """What a lifecycle schedule entry waits to purge."""
+
+    TWEET = "tweet"  # a deleted tweet, restorable by its author until due
+    ACCOUNT = "account"  # a deleted account, cancelled by logging in (see Settings)
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEntry:
+    """Something deleted, kept until `due_at` and then purged. `owner_id` is the user it
+    belongs to (the author, or the account itself): entries are kept with their owner."""
+
+    kind: LifecycleKind
+    subject_id: int
+    owner_id: int
+    since: datetime  # when it was deleted
+    due_at: datetime  # from when the purge may remove it for good
+
+    @property
+    def position(self) -> tuple[datetime, int]:
+        """Where an owner's listing (newest deletion first) continues after this entry."""
+        return (self.since, self.subject_id)
+
+
+class ExportStatus(StrEnum):
+    PENDING = "pending"  # requested, its job not yet done
+    READY = "ready"  # the archive is in the media store until expires_at
+    FAILED = "failed"
+    EXPIRED = "expired"  # the archive was removed
+
+
+@dataclass(frozen=True, slots=True)
+class DataExport:
+    """A user's latest data export (one at a time: a PENDING one blocks another request)."""
+
+    user_id: int
+    id: int
+    status: ExportStatus
+    requested_at: datetime
+    finished_at: datetime | None = None
+    key: str | None = None  # the archive's media key once READY
+    expires_at: datetime | None = None

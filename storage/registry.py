@@ -20,6 +20,7 @@ from storage.ports import (
     EventBus,
     FollowGraph,
     JobQueues,
+    LifecycleStore,
     MediaStore,
     ModerationStore,
     NotificationStore,
@@ -46,6 +47,10 @@ ADAPTERS: dict[str, dict[str, str]] = {
     "moderation": {
         "sqlite": f"{_SQLITE}:open_moderation_store",
         "postgresql": "storage.postgres:open_moderation_store",
+    },
+    "lifecycle": {
+        "sqlite": f"{_SQLITE}:open_lifecycle_store",
+        "postgresql": "storage.postgres:open_lifecycle_store",
     },
     "tweets": {
         "sqlite": f"{_SQLITE}:open_tweet_store",
@@ -137,6 +142,7 @@ class Stores:
     users: UserStore
     sessions: SessionStore
     moderation: ModerationStore
+    lifecycle: LifecycleStore
     tweets: TweetStore
     timelines: TimelineStore
     graph: FollowGraph
@@ -159,6 +165,7 @@ def port_urls(settings: Any) -> dict[str, str]:
         "users": settings.users_url,
         "sessions": settings.users_url,
         "moderation": settings.users_url,
+        "lifecycle": settings.users_url,
         "tweets": settings.tweets_url,
         "timelines": settings.tweets_url,
         "graph": settings.tweets_url,

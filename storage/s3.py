@@ -8,7 +8,7 @@ length, so S3 refuses other bytes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from storage.ports import MediaStore
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# Archives rarely read but read at once when they are (a profile paging back years): Glacier
+# Instant Retrieval. GLACIER and DEEP_ARCHIVE would refuse a GET until a restore.
+COLD_CLASS = "GLACIER_IR"
+DELETE_BATCH = 1000  # S3's DeleteObjects limit
 _TIMEOUTS = Config(
     signature_version="s3v4",
     connect_timeout=5,
@@ -40,13 +44,40 @@ class S3MediaStore:
         self._client = client
         self._bucket = bucket
 
-    async def put(self, key: str, data: bytes, content_type: str) -> None:
+    async def put(self, key: str, data: bytes, content_type: str, cold: bool = False) -> None:
         validate_key(key)
         validate_content_type(content_type)
+        extra = {"StorageClass": COLD_CLASS} if cold else {}
         async with _errors():
             await self._client.put_object(
-                Bucket=self._bucket, Key=key, Body=data, ContentType=content_type
+                Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, **extra
             )
+
+    async def delete_many(self, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": validate_key(key)} for key in keys[start : start + DELETE_BATCH]]
+            async with _errors():
+                await self._client.delete_objects(
+                    Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+
+    async def keys(self, prefix: str, limit: int, after: str | None = None) -> list[str]:
+        found: list[str] = []
+        start_after = after or ""
+        while len(found) < limit:
+            async with _errors():
+                response = await self._client.list_objects_v2(
+                    Bucket=self._bucket,
+                    Prefix=prefix,
+                    StartAfter=start_after,
+                    MaxKeys=min(1000, limit - len(found)),
+                )
+            contents = response.get("Contents", [])
+            found += [str(item["Key"]) for item in contents]
+            if not contents or not response.get("IsTruncated"):
+                break
+            start_after = found[-1]
+        return found[:limit]
 
     async def get(self, key: str) -> bytes | None:
         validate_key(key)

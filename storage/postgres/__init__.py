@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from storage.postgres.lifecycle import PostgresLifecycleStore
 from storage.postgres.moderation import PostgresModerationStore
 from storage.postgres.shards import Shards, driver_errors, split_dsns
 from storage.postgres.users import PostgresSessionStore, PostgresUserStore
@@ -23,7 +24,13 @@ from storage.sharding import LOGICAL_SHARDS
 if TYPE_CHECKING:
     from storage.ports import ModerationStore, SessionStore, UserStore
 
-__all__ = ["PostgresModerationStore", "PostgresSessionStore", "PostgresUserStore", "migrate"]
+__all__ = [
+    "PostgresLifecycleStore",
+    "PostgresModerationStore",
+    "PostgresSessionStore",
+    "PostgresUserStore",
+    "migrate",
+]
 MIGRATION_LOCK = 0x43_48_49_52_50  # "CHIRP": one migrator per database at a time
 
 
@@ -52,6 +59,10 @@ async def open_session_store(url: str, resources: Resources) -> PostgresSessionS
 
 async def open_moderation_store(url: str, resources: Resources) -> PostgresModerationStore:
     return PostgresModerationStore(await _shards(url, resources))
+
+
+async def open_lifecycle_store(url: str, resources: Resources) -> PostgresLifecycleStore:
+    return PostgresLifecycleStore(await _shards(url, resources))
 
 
 def _migrations() -> list[tuple[str, str]]:

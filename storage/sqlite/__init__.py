@@ -18,6 +18,7 @@ from storage.sqlite.database import SqliteDatabase, connect, path_from_url
 from storage.sqlite.engagement import SqliteEngagementStore
 from storage.sqlite.graph import SqliteFollowGraph
 from storage.sqlite.jobs import DEFAULT_MAX_ATTEMPTS, SqliteJobQueue, SqliteJobQueues
+from storage.sqlite.lifecycle import SqliteLifecycleStore
 from storage.sqlite.moderation import SqliteModerationStore
 from storage.sqlite.notifications import SqliteNotificationStore
 from storage.sqlite.safety import SqliteSafetyStore
@@ -49,6 +50,7 @@ __all__ = [
     "SqliteFollowGraph",
     "SqliteJobQueue",
     "SqliteJobQueues",
+    "SqliteLifecycleStore",
     "SqliteModerationStore",
     "SqliteSafetyStore",
     "SqliteSearchIndex",
@@ -105,6 +107,10 @@ async def open_session_store(url: str, resources: Resources) -> SqliteSessionSto
 
 async def open_moderation_store(url: str, resources: Resources) -> SqliteModerationStore:
     return SqliteModerationStore(await open_database(url, resources))
+
+
+async def open_lifecycle_store(url: str, resources: Resources) -> SqliteLifecycleStore:
+    return SqliteLifecycleStore(await open_database(url, resources))
 
 
 async def open_tweet_store(url: str, resources: Resources) -> SqliteTweetStore:
