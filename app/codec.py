@@ -10,7 +10,13 @@ from storage.records import TweetRecord, UserRecord, ms_from_utc, utc_from_ms
 
 R = TypeVar("R", TweetRecord, UserRecord)
 
-_DATETIME_FIELDS = {"created_at", "updated_at", "last_login_at", "suspended_until"}
+_DATETIME_FIELDS = {
+    "created_at",
+    "updated_at",
+    "last_login_at",
+    "suspended_until",
+    "deactivated_at",
+}
 _TUPLE_FIELDS = {"media_urls", "hashtags", "mentions"}
 
 

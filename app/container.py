@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app import codec
+from app.archive import ColdArchive
 from app.ids import SnowflakeGenerator
 from app.invalidation import Invalidation
 from app.jobs import STREAMS, Jobs, build_handlers
@@ -18,7 +19,10 @@ from app.readthrough import ReadThrough
 from app.services import accounts, moderation, safety
 from app.services.bookmarks import BookmarkTweet, UnbookmarkTweet
 from app.services.celebrities import Celebrities
+from app.services.data_export import RequestDataExport
+from app.services.delete_account import AccountDeletions
 from app.services.delete_tweet import DeleteTweet
+from app.services.deleted_tweets import DeletedTweets, RestoreTweet
 from app.services.engagement import LikeTweet, Retweet, UndoRetweet, UnlikeTweet
 from app.services.follow_user import AnswerFollowRequest, FollowUser, UnfollowUser
 from app.services.media import CreateMediaUpload
@@ -40,7 +44,7 @@ from app.tokens import AccessTokens
 from app.views import ViewCounter, tally_name
 from app.worker import Worker
 from storage.memory import TTLCache
-from storage.records import TweetRecord, UserRecord
+from storage.records import TweetRecord, UserRecord, ms_from_utc, utcnow
 from storage.registry import Stores
 
 L1_TTL_S = 60.0  # the design's L1: recent tweets and sessions, one minute
@@ -66,6 +70,8 @@ class Chirp:
     views: ViewCounter
     # The data lifecycle's passes: the worker runs them on a schedule (app/lifecycle/).
     lifecycle: LifecycleRunner
+    # The cold tier: tweets moved out of the primary tables, read transparently.
+    archive: ColdArchive
 
     def worker(
         self,
@@ -89,12 +95,15 @@ class Chirp:
 class Services:
     sign_up: accounts.SignUp
     log_in: accounts.LogIn
+    account_deletions: AccountDeletions
     refresh_session: accounts.RefreshSession
     log_out: accounts.LogOut
     update_profile: accounts.UpdateProfile
     update_settings: accounts.UpdateSettings
     post_tweet: PostTweet
     delete_tweet: DeleteTweet
+    deleted_tweets: DeletedTweets
+    restore_tweet: RestoreTweet
     like_tweet: LikeTweet
     unlike_tweet: UnlikeTweet
     retweet: Retweet
@@ -119,6 +128,7 @@ class Services:
     unbookmark_tweet: UnbookmarkTweet
     pin_tweet: PinTweet
     unpin_tweet: UnpinTweet
+    request_data_export: RequestDataExport
 
 
 def _services(
@@ -133,10 +143,12 @@ def _services(
 ) -> Services:
     sessions = accounts.SessionOpener(stores.sessions, tokens, ids, settings.refresh_token_ttl_s)
     jobs = Jobs(stores.queues)
+    deletions = AccountDeletions(stores, user_cache, jobs, settings.lifecycle)
     gate = Gate(stores.safety, stores.graph, tweet_cache, user_cache)
     return Services(
         sign_up=accounts.SignUp(stores.users, ids, sessions, jobs),
-        log_in=accounts.LogIn(stores.users, sessions),
+        log_in=accounts.LogIn(stores.users, sessions, deletions),
+        account_deletions=deletions,
         refresh_session=accounts.RefreshSession(
             stores.users, stores.sessions, sessions, revocations
         ),
@@ -144,7 +156,9 @@ def _services(
         update_profile=accounts.UpdateProfile(stores.users, user_cache, jobs),
         update_settings=accounts.UpdateSettings(stores.users, user_cache),
         post_tweet=PostTweet(stores, jobs, ids, gate),
-        delete_tweet=DeleteTweet(stores, jobs, tweet_cache),
+        delete_tweet=DeleteTweet(stores, jobs, tweet_cache, settings.lifecycle.tweet_grace_s),
+        deleted_tweets=DeletedTweets(stores),
+        restore_tweet=RestoreTweet(stores, jobs, tweet_cache),
         like_tweet=LikeTweet(stores, gate, tweet_cache, jobs),
         unlike_tweet=UnlikeTweet(stores, gate, tweet_cache, jobs),
         retweet=Retweet(stores, gate, tweet_cache, jobs, ids),
@@ -169,18 +183,21 @@ def _services(
         unbookmark_tweet=UnbookmarkTweet(stores.engagement, tweet_cache),
         pin_tweet=PinTweet(stores.users, gate, user_cache),
         unpin_tweet=UnpinTweet(stores.users, gate, user_cache),
+        request_data_export=RequestDataExport(stores.lifecycle, jobs, ids),
     )
 
 
 def build(settings: Settings, stores: Stores) -> Chirp:
-    ids = SnowflakeGenerator(settings.worker_id)
+    # Ids carry their time (a tweet's created_at is read from its id): the one clock's.
+    ids = SnowflakeGenerator(settings.worker_id, clock_ms=lambda: ms_from_utc(utcnow()))
     tokens = AccessTokens(settings.secret_key, settings.access_token_ttl_s)
     # Other processes keep L1 copies only when the cache is shared: tell them what changed.
     invalidation = Invalidation(stores.events) if stores.cache.shared else None
     announce = invalidation.announce if invalidation is not None else None
+    archive = ColdArchive(stores.tweets, stores.timelines, stores.media)
     tweet_cache: ReadThrough[TweetRecord] = ReadThrough(
         prefix="tweet",
-        fetch_many=stores.tweets.get_many,
+        fetch_many=archive.fetch_many,  # archived tweets too: a miss of the store reads cold
         encode=codec.encode,
         decode=codec.decode_tweet,
         l1=TTLCache(max_entries=L1_ENTRIES),
@@ -227,6 +244,8 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         user_cache=user_cache,
         ids=ids,
         notification_window=timedelta(seconds=settings.notification_group_window_s),
+        lifecycle=settings.lifecycle,
+        archived=archive.page,
     )
     return Chirp(
         settings=settings,
@@ -257,4 +276,5 @@ def build(settings: Settings, stores: Stores) -> Chirp:
                 jobs=Jobs(stores.queues),
             )
         ),
+        archive=archive,
     )

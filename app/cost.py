@@ -40,6 +40,7 @@ LIST_SIZES: Mapping[str, tuple[str, int]] = {
             "retweetedBy",
             "quotes",
             "bookmarks",
+            "deletedTweets",
             "followers",
             "following",
             "replies",

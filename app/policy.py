@@ -7,6 +7,8 @@ The rules, in order:
 - **deleted**: a deleted tweet is seen by no one;
 - **suspended**: a suspended account's tweets are seen by no one until it is unsuspended
   (moderators read them through the moderation queue, not through this policy);
+- **deactivated** (deleteAccount): the account and everything it made are seen by no one,
+  as if it did not exist, until a log-in cancels the deletion or the purge removes it;
 - **blocked**, either way: neither side sees the other's account content (tweets, retweets
   of their tweets, replies, likes, follower lists, mentions of them) nor may act on it; a
   profile read still answers, saying that it is blocked;
@@ -58,7 +60,9 @@ class Policy:
 
     def sees_account(self, user: UserRecord) -> bool:
         """Whether anything of this account's (tweets, lists, mentions) reaches the viewer."""
-        return not self.blocked_either_way(user.id) and not suspended(user)
+        return (
+            not self.blocked_either_way(user.id) and not suspended(user) and not deactivated(user)
+        )
 
     def needs_follow_check(self, author: UserRecord) -> bool:
         return (
@@ -123,6 +127,11 @@ def suspended(user: UserRecord) -> bool:
     return user.suspended_until is not None and user.suspended_until > utcnow()
 
 
+def deactivated(user: UserRecord) -> bool:
+    """Deleted by its owner (deleteAccount) and not yet purged: shown to no one."""
+    return user.deactivated_at is not None
+
+
 class Gate:
     """The policy for one action of a service: loads the actor's relations and the follow
     the protected rule needs, then answers or refuses (NOT_FOUND for what the actor may not
@@ -171,7 +180,7 @@ class Gate:
         """An account `viewer_id` acts on (follows, say): it exists and no block stands
         between them."""
         [user] = await self._users.get_many([user_id])
-        if user is None:
+        if user is None or deactivated(user):
             raise NotFoundError("That user does not exist.", field=field)
         if suspended(user):
             raise Suspended("This account is suspended.", field=field)

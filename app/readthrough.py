@@ -149,6 +149,15 @@ class ReadThrough(Generic[T]):
         if self._announce is not None:
             await self._announce(self._prefix, ids)
 
+    async def scan_shared(self, cursor: str | None, count: int) -> tuple[list[T], str | None]:
+        """Some of the values the shared cache holds (nothing without one), and the cursor
+        to go on from (None: done). For the lifecycle's warm tier."""
+        if self._cache is None:
+            return [], None
+        keys, cursor = await self._cache.scan(f"{self._prefix}:", cursor, count)
+        blobs = await self._cache.get_many(keys) if keys else []
+        return [self._decode(json.loads(blob)) for blob in blobs if blob is not None], cursor
+
     def clear_local(self) -> None:
         self._l1.clear()
 

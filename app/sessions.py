@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app.policy import suspended
+from app.policy import deactivated, suspended
 from app.readthrough import ReadThrough
 from app.tokens import AccessClaims, AccessTokens
 from storage.errors import Unavailable
@@ -92,12 +92,13 @@ class Authenticator:
 
     async def still_honoured(self, claims: AccessClaims) -> bool:
         """Whether a token honoured once still is: its session not ended (logOut, a replayed
-        refresh token), its user still there and not suspended. A long-lived websocket asks
-        before each event it delivers; both answers come from the caches."""
+        refresh token), its user still there, not suspended and not deleted (deleteAccount).
+        A long-lived websocket asks before each event it delivers; both answers come from
+        the caches."""
         revoked, [user] = await asyncio.gather(
             self._revoked(claims.session_id), self._users.get_many([claims.user_id])
         )
-        return not revoked and user is not None and not suspended(user)
+        return not revoked and user is not None and not suspended(user) and not deactivated(user)
 
     async def _revoked(self, session_id: int) -> bool:
         """A revocation lives on the shard of its session id, which may be down while the

@@ -9,6 +9,7 @@ from aiodataloader import DataLoader
 from app.container import Chirp
 from app.policy import ANONYMOUS, Policy
 from loaders.engagement import BookmarkedByViewerLoader
+from loaders.exports import DataExportByUserIdLoader
 from loaders.pages import Pages
 from loaders.tweets import (
     LikedByViewerLoader,
@@ -48,6 +49,7 @@ class Loaders:
         self.user_stats_by_id = UserStatsByIdLoader(stores.users)
         self.tweet_by_id = TweetByIdLoader(chirp.tweet_cache)
         self.tweet_counts_by_id = TweetCountsByIdLoader(stores.engagement)
+        self.data_export_by_user_id = DataExportByUserIdLoader(stores.lifecycle)
         self.followed_by_viewer: FollowedByViewerLoader | None = None
         self.follows_viewer: FollowsViewerLoader | None = None
         self.liked_by_viewer: LikedByViewerLoader | None = None
@@ -73,6 +75,8 @@ class Loaders:
             viewer_id,
             chirp.services.celebrities.ids,
             self.policy,
+            users=self.user_by_id,
+            authored=chirp.archive.authored,
         )
 
     async def policy(self) -> Policy:

@@ -3,7 +3,7 @@ app/policy.py applied: what the viewer may not see is skipped on every page; fee
 home timeline and search) also skip what the viewer mutes; a home timeline shows only the
 viewer's own tweets and those of accounts the viewer follows right now (unfollow and block
 are strongly consistent, even before the clean-up job has run); follow lists leave out
-accounts blocked either way."""
+accounts blocked either way, and deleted (deactivated) ones."""
 
 from __future__ import annotations
 
@@ -15,14 +15,16 @@ from dataclasses import dataclass
 
 from aiodataloader import DataLoader
 
-from app.policy import Policy
+from app.policy import Policy, deactivated
 from storage.ports import FollowGraph, Position, TimelineStore
-from storage.records import FollowEdge, TimelineEntry, TimelineKind, TweetRecord
+from storage.records import FollowEdge, TimelineEntry, TimelineKind, TweetRecord, UserRecord
 
 MAX_SCAN_ROUNDS = 4  # bounded work for a page full of hidden tweets
 MAX_ROUND_ENTRIES = 400
 
 Fetch = Callable[[int, Position | None], Awaitable[list[TimelineEntry]]]
+# (owner id, limit, after) -> entries, e.g. ColdArchive.authored.
+OwnedFetch = Callable[[int, int, Position | None], Awaitable[list[TimelineEntry]]]
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,11 @@ class Pages:
         viewer_id: int | None,
         celebrities: Callable[[], Awaitable[Sequence[int]]],
         policy: Callable[[], Awaitable[Policy]],
+        users: DataLoader[int, UserRecord | None] | None = None,
+        authored: OwnedFetch | None = None,
     ) -> None:
         self._timelines = timelines
+        self._authored_page = authored
         self._graph = graph
         self._likes_page = likes_page
         self._visible = visible_tweets
@@ -58,6 +63,7 @@ class Pages:
         self._viewer_id = viewer_id
         self._celebrities = celebrities
         self._policy = policy
+        self._users = users
 
     def _timeline(self, kind: TimelineKind, owner_id: int) -> Fetch:
         async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
@@ -83,7 +89,18 @@ class Pages:
         return [c for c, yes in zip(celebrities, followed, strict=True) if yes]
 
     async def author(self, author_id: int, first: int, after: Position | None) -> TweetPage:
-        return await self._scan(self._timeline(TimelineKind.AUTHOR, author_id), first, after)
+        return await self._scan(self._authored(author_id), first, after)
+
+    def _authored(self, author_id: int) -> Fetch:
+        """The author timeline; with `authored` given, it goes on into the cold archive."""
+        authored = self._authored_page
+        if authored is None:
+            return self._timeline(TimelineKind.AUTHOR, author_id)
+
+        async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
+            return await authored(author_id, limit, after)
+
+        return fetch
 
     async def replies(self, tweet_id: int, first: int, after: Position | None) -> TweetPage:
         return await self._scan(self._timeline(TimelineKind.REPLIES, tweet_id), first, after)
@@ -128,6 +145,10 @@ class Pages:
     ) -> FollowPage:
         edges, policy = await asyncio.gather(page(user_id, first + 1, after), self._policy())
         shown = set(policy.listed(edge.other_id for edge in edges[:first]))
+        if self._users is not None and shown:  # deleted accounts (deactivated) are not listed
+            ids = sorted(shown)
+            users = await self._users.load_many(ids)
+            shown = {i for i, u in zip(ids, users, strict=True) if u and not deactivated(u)}
         return FollowPage([e for e in edges[:first] if e.other_id in shown], len(edges) > first)
 
     async def _scan(

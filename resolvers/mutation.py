@@ -12,6 +12,7 @@ from app.context import Context
 from app.cursors import decode_notification_cursor
 from app.errors import BadInput
 from schema.account import AuthPayload, Settings
+from schema.export import DataExport
 from schema.follow import FollowPayload, FollowStatus
 from schema.inputs import (
     PostTweetInput,
@@ -87,6 +88,25 @@ class Mutation:
     async def log_out(self, info: Info, refresh_token: str) -> bool:
         return await info.context.chirp.services.log_out(refresh_token)
 
+    @strawberry.mutation(
+        description="Delete your account: hidden everywhere at once and every session ended; "
+        "logging in within the cancel window (30 days) restores it, and it is purged for good "
+        "after the purge window (90 days). A wrong password is WRONG_PASSWORD."
+    )
+    async def delete_account(self, info: Info, password: str) -> bool:
+        context = info.context
+        viewer = context.require_viewer()
+        await throttle.spend(  # a stolen token must not become a password oracle
+            context.chirp.stores.cache,
+            "delete_account",
+            str(viewer),
+            context.chirp.settings.limits.log_ins_per_account,
+            throttle.LOG_IN_ACCOUNT_WINDOW_S,
+            "password attempts for this account",
+        )
+        await context.chirp.services.account_deletions.delete(viewer, password)
+        return True
+
     @strawberry.mutation
     async def update_profile(self, info: Info, input: UpdateProfileInput) -> User:
         viewer = info.context.require_viewer()
@@ -133,11 +153,23 @@ class Mutation:
             expires_at=upload.expires_at,
         )
 
-    @strawberry.mutation(description="Delete one of your tweets; returns its id.")
+    @strawberry.mutation(
+        description="Delete one of your tweets; returns its id. It vanishes at once, and "
+        "you may restore it (`restoreTweet`, `me.deletedTweets`) until its grace period "
+        "(30 days by default) is over; then it is purged."
+    )
     async def delete_tweet(self, info: Info, id: strawberry.ID) -> strawberry.ID:
         viewer = info.context.require_viewer()
         tweet = await info.context.chirp.services.delete_tweet(viewer, database_id_of(id, "Tweet"))
         return Tweet.from_record(tweet).id
+
+    @strawberry.mutation(
+        description="Bring back one of your deleted tweets within its grace period, as it "
+        "was: counts, timelines and search. Someone else's tweet is FORBIDDEN; a tweet that "
+        "is not a deleted tweet of yours is NOT_FOUND; past `purgeAt`, GRACE_PERIOD_OVER."
+    )
+    async def restore_tweet(self, info: Info, id: strawberry.ID) -> Tweet:
+        return await _on_tweet(info, id, info.context.chirp.services.restore_tweet)
 
     @strawberry.mutation
     async def like_tweet(self, info: Info, id: strawberry.ID) -> Tweet:
@@ -172,6 +204,15 @@ class Mutation:
         removed = await info.context.chirp.services.unbookmark_tweet(viewer, tweet_id)
         tweet = await info.context.loaders.visible_tweet_by_id.load(removed)
         return Tweet.from_record(tweet) if tweet is not None else None
+
+    @strawberry.mutation(
+        description="Ask for a copy of your data (a zip archive, built in the background: see "
+        "me.dataExport). One at a time: EXPORT_IN_PROGRESS while one is being prepared."
+    )
+    async def request_data_export(self, info: Info) -> DataExport:
+        viewer = info.context.require_viewer()
+        export = await info.context.chirp.services.request_data_export(viewer)
+        return DataExport.from_record(export)
 
     @strawberry.mutation(
         description="Pin one of your own tweets (not a retweet) to your profile, in place of "

@@ -12,6 +12,7 @@ from app.cursors import (
     decode_queue_cursor,
 )
 from app.errors import BadInput
+from app.policy import deactivated
 from app.search_query import ParsedSearch, parse_search
 from app.text import USERNAME_RE, hashtag_of
 from schema.account import Settings
@@ -29,8 +30,9 @@ Info = strawberry.Info[Context, None]
 
 
 async def _user(info: Info, user_id: int) -> User | None:
+    """An account by id; null if there is none, or it is deleted (deactivated)."""
     user = await info.context.loaders.user_by_id.load(user_id)
-    return User.from_record(user) if user is not None else None
+    return User.from_record(user) if user is not None and not deactivated(user) else None
 
 
 async def _tweet(info: Info, tweet_id: int) -> Tweet | None:
@@ -62,7 +64,7 @@ class Query:
         if not USERNAME_RE.match(username):
             return None
         user = await info.context.chirp.stores.users.find_by_username(username)
-        return User.from_record(user) if user is not None else None
+        return User.from_record(user) if user is not None and not deactivated(user) else None
 
     @strawberry.field(description="A tweet by its id or databaseId; null if hidden or deleted.")
     async def tweet(self, info: Info, id: strawberry.ID) -> Tweet | None:

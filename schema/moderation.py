@@ -41,10 +41,13 @@ class ModerationAction(Enum):
     UNSUSPEND = "unsuspend"
 
 
-async def _user(info: Info, user_id: int) -> User:
-    from schema.user import named_user
+async def _user(info: Info, user_id: int) -> User | None:
+    """A user that reports and the log name: null once the account was purged (a purge
+    closes the reports against the account, but the log and others' reports outlive it)."""
+    from schema.user import User
 
-    return await named_user(info, user_id, "moderation")
+    user = await info.context.loaders.user_by_id.load(user_id)
+    return User.from_record(user) if user is not None else None
 
 
 async def _tweet(info: Info, kind: TargetKind, target_id: int) -> Tweet | None:
@@ -86,8 +89,8 @@ class Report:
             reporter_id=record.reporter_id,
         )
 
-    @strawberry.field
-    async def reporter(self, info: Info) -> UserRef:
+    @strawberry.field(description="Who reported; null once their account was purged.")
+    async def reporter(self, info: Info) -> UserRef | None:
         return await _user(info, self.reporter_id)
 
 
@@ -117,8 +120,10 @@ class ReportGroupNode:
     async def tweet(self, info: Info) -> TweetRef | None:
         return await _tweet(info, self.group.target_kind, self.group.target_id)
 
-    @strawberry.field(description="The reported account, or the reported tweet's author.")
-    async def user(self, info: Info) -> UserRef:
+    @strawberry.field(
+        description="The reported account, or the reported tweet's author; null once purged."
+    )
+    async def user(self, info: Info) -> UserRef | None:
         return await _user(info, self.group.owner_id)
 
     @strawberry.field(description="The open reports, oldest first (at most 100).")
@@ -173,12 +178,14 @@ class ModerationLogEntry:
             record=record,
         )
 
-    @strawberry.field
-    async def moderator(self, info: Info) -> UserRef:
+    @strawberry.field(description="Who acted; null once their account was purged.")
+    async def moderator(self, info: Info) -> UserRef | None:
         return await _user(info, self.record.moderator_id)
 
-    @strawberry.field(description="The account acted on, or the author of the tweet.")
-    async def user(self, info: Info) -> UserRef:
+    @strawberry.field(
+        description="The account acted on, or the author of the tweet; null once purged."
+    )
+    async def user(self, info: Info) -> UserRef | None:
         return await _user(info, self.record.owner_id)
 
     @strawberry.field

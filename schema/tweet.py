@@ -12,6 +12,7 @@ from aiodataloader import DataLoader
 
 from app.context import Context
 from app.cursors import decode_position, decode_thread_cursor
+from app.policy import deactivated
 from app.services.media import DOWNLOAD_URL_TTL_S, content_type_of, media_id_of
 from loaders.prefetch import TweetExtras
 from schema.conversation import Conversation, ConversationOrder, conversation
@@ -102,7 +103,7 @@ class Tweet(Node):
         policy = await info.context.loaders.policy()
         shown = policy.listed(self.record.mentions)
         users = await info.context.loaders.user_by_id.load_many(shown)
-        return [User.from_record(user) for user in users if user is not None]
+        return [User.from_record(u) for u in users if u is not None and not deactivated(u)]
 
     def _count(self, info: Info, pick: Callable[[TweetCounts], int]) -> int | Awaitable[int]:
         counts = self.extras.counts if self.extras else None

@@ -12,12 +12,14 @@ from app.cursors import decode_id_cursor, decode_position
 from app.errors import Forbidden
 from app.policy import suspended
 from app.services.safety import relations_page
+from schema.deleted_tweet import DeletedTweetConnection, deleted_tweets
 from schema.engagement import pinned_tweet, tweets_listed
+from schema.export import DataExport
 from schema.follow import Follow, FollowConnection
 from schema.node import Node, to_global_id
 from schema.safety import AccountConnection, MutedWord
 from schema.timeline import DEFAULT_PAGE, Timeline, page_size
-from storage.records import UserRecord, UserStats
+from storage.records import RelationEdge, UserRecord, UserStats
 
 if TYPE_CHECKING:
     from schema.tweet import Tweet
@@ -148,6 +150,16 @@ class User(Node):
         page = await info.context.loaders.pages.mentions(self.record.id, size, position)
         return await Timeline.build(info, page)
 
+    @strawberry.field(
+        description="The user's latest data export (requestDataExport): only for the user "
+        "themself, null for anyone else or before one was requested."
+    )
+    async def data_export(self, info: Info) -> DataExport | None:
+        if info.context.viewer_id != self.record.id:
+            return None
+        export = await info.context.loaders.data_export_by_user_id.load(self.record.id)
+        return DataExport.from_record(export) if export is not None else None
+
     @strawberry.field(description="Tweets this user liked, most recent like first.")
     async def likes(
         self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
@@ -215,7 +227,7 @@ class User(Node):
         edges, more = await relations_page(
             info.context.chirp.stores, "blocked", viewer, size, cursor
         )
-        return AccountConnection.from_edges(edges, more)
+        return AccountConnection.from_edges(await _existing(info, edges), more)
 
     @strawberry.field(description="Accounts you mute, while their mute lasts (only on `me`).")
     async def muted(
@@ -224,7 +236,7 @@ class User(Node):
         size, cursor = page_size(first), decode_id_cursor(after)
         viewer = self._own(info, "mutes")
         edges, more = await relations_page(info.context.chirp.stores, "muted", viewer, size, cursor)
-        return AccountConnection.from_edges(edges, more)
+        return AccountConnection.from_edges(await _existing(info, edges), more)
 
     @strawberry.field(description="Words and #hashtags you mute, A to Z (only on `me`).")
     async def muted_words(self, info: Info) -> list[MutedWord]:
@@ -241,11 +253,28 @@ class User(Node):
         return await tweets_listed(info, bookmarks, viewer, first, after)
 
     @strawberry.field(
+        description="Your deleted tweets you may still restore, newest deletion first "
+        "(only on `me`)."
+    )
+    async def deleted_tweets(
+        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+    ) -> DeletedTweetConnection:
+        viewer = self._own(info, "deleted tweets")
+        return await deleted_tweets(info, viewer, first, after)
+
+    @strawberry.field(
         description="The tweet this user pinned to their profile; null if none, or if you "
         "may not see it (deleted, or hidden from you)."
     )
     async def pinned_tweet(self, info: Info) -> TweetRef | None:
         return await pinned_tweet(info, self.record)
+
+
+async def _existing(info: Info, edges: list[RelationEdge]) -> list[RelationEdge]:
+    """Blocks and mutes of accounts still there: a purged account (deleteAccount) may
+    still be muted by others (a mute is not listed by the account muted)."""
+    users = await info.context.loaders.user_by_id.load_many([e.other_id for e in edges])
+    return [edge for edge, user in zip(edges, users, strict=True) if user is not None]
 
 
 async def named_user(info: Info, user_id: int, named_by: str) -> User:

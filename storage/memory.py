@@ -77,6 +77,9 @@ class TTLCache(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._entries)
 
+    def live_keys(self) -> list[K]:
+        return [key for key in list(self._entries) if self._live(key) is not None]
+
     def __contains__(self, key: object) -> bool:
         return self._live(key) is not None  # type: ignore[arg-type]
 
@@ -144,6 +147,16 @@ class InProcessCache:
 
     async def add_to_tally(self, tally: str, counts: Mapping[str, int]) -> None:
         self._tallies.setdefault(tally, Counter()).update(counts)
+
+    async def scan(
+        self, prefix: str, cursor: str | None, count: int
+    ) -> tuple[list[str], str | None]:
+        """In key order: the cursor is the last key returned."""
+        keys = sorted(k for k in self._cache.live_keys() if k.startswith(prefix))
+        if cursor is not None:
+            keys = [key for key in keys if key > cursor]
+        batch = keys[: max(1, count)]
+        return batch, (batch[-1] if len(keys) > len(batch) else None)
 
 
 _CLOSED: Any = object()

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from storage.records import (
+    ArchivedTweet,
     Backlog,
     ConversationEntry,
     DataExport,
@@ -97,6 +98,18 @@ class UserStore(Protocol):
     async def scan(self, after: int | None, limit: int) -> list[UserRecord]:
         """Every user, by id, at most `limit` with an id above `after`. For rebuilds."""
 
+    async def deactivate(self, user_id: int, at: datetime) -> UserRecord:
+        """Mark the account deleted at `at` (deleteAccount): hidden everywhere, its username
+        and email still taken. NotFound if there is no such user."""
+
+    async def reactivate(self, user_id: int) -> UserRecord:
+        """Clear deactivated_at (a log-in cancelled the deletion). NotFound if no user."""
+
+    async def purge(self, user_id: int) -> bool:
+        """Remove the user for good: the row, its stats and settings, and its username and
+        email claims, so both can be signed up again. True if there was a row; again
+        changes nothing."""
+
 
 class ModerationStore(Protocol):
     """Reports, the moderators' log and roles, with the users (on the shard of the target's
@@ -177,6 +190,14 @@ class TweetStore(Protocol):
     async def mark_deleted(self, tweet_id: int, at: datetime) -> bool:
         """Soft delete; True only for the call that deleted a live tweet."""
 
+    async def restore(self, tweet_id: int) -> bool:
+        """Undo a soft delete (its thread's row too); True only for the call that brought
+        back a deleted tweet."""
+
+    async def purge(self, tweet: TweetRecord) -> None:
+        """Remove the tweet for good: its row, its thread's row and its idempotency key
+        where the store can find it. Again changes nothing."""
+
     async def conversation(self, conversation_id: int, limit: int) -> list[ConversationEntry]:
         """The thread's tweets (deleted ones too, flagged), oldest first, at most `limit`;
         one read of the thread's own partition or index."""
@@ -184,6 +205,33 @@ class TweetStore(Protocol):
     async def scan(self, after: int | None, limit: int) -> list[TweetRecord]:
         """Every tweet (deleted ones too), a batch at a time, in an order of the store's
         choosing: pass the last id of a batch as `after` for the next. For rebuilds."""
+
+    # The cold tier (app/archive.py): pointers to where archived tweets are, per author and
+    # month, kept beside the tweets.
+
+    async def drop_rows(self, tweet_ids: Sequence[int]) -> None:
+        """Remove the tweets' rows (moved to the cold archive): `get_many` and `scan` miss
+        them from now on. Their counters, threads' rows and idempotency keys stay. Again
+        changes nothing."""
+
+    async def put_back(self, tweets: Sequence[TweetRecord]) -> None:
+        """Write dropped rows back whole (a thaw); counters kept apart from the row are
+        untouched. Again changes nothing."""
+
+    async def add_archived(self, pointers: Sequence[ArchivedTweet]) -> None:
+        """Keep each pointer and its author's month (again changes nothing)."""
+
+    async def archived_many(self, tweet_ids: Sequence[int]) -> list[ArchivedTweet | None]:
+        """Each tweet's pointer in key order, None where it is not archived."""
+
+    async def archived_months(self, author_id: int) -> list[str]:
+        """The months (YYYY-MM) the author has an archive of, newest first."""
+
+    async def remove_archived(self, pointers: Sequence[ArchivedTweet]) -> None:
+        """Forget the pointers (thawed tweets); the months stay."""
+
+    async def remove_archived_months(self, author_id: int, months: Sequence[str]) -> None:
+        """Forget the author's months (their archives are gone)."""
 
 
 class TimelineStore(Protocol):
@@ -209,6 +257,11 @@ class TimelineStore(Protocol):
 
     async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
         """Drop all but the newest `keep` entries."""
+
+    async def evict_older(self, kind: TimelineKind, before: datetime) -> int:
+        """Drop entries created before `before` from a cache in front of the store (the
+        warm tier: the store keeps them, and pages read them from it); how many went. A
+        store with no cache in front has nothing to drop (0)."""
 
 
 class FollowGraph(Protocol):
@@ -340,6 +393,11 @@ class EngagementStore(Protocol):
 
     async def remove_quote(self, quoted_id: int, quote: TimelineEntry) -> None: ...
 
+    async def forget_tweet(self, tweet_id: int) -> None:
+        """Drop what is kept about a tweet itself once it is purged: its counters and the
+        lists read by its id (likers, retweeters, quotes). Rows other users own (their likes
+        and retweets) are removed first with unlike / undo_retweet, which keep counts."""
+
     async def quotes_page(
         self, tweet_id: int, limit: int, after: Position | None = None
     ) -> list[TimelineEntry]:
@@ -412,6 +470,13 @@ class LifecycleStore(Protocol):
     async def cancel(self, kind: LifecycleKind, owner_id: int, subject_id: int) -> bool:
         """Remove the entry; True if there was one."""
 
+    async def cancel_counting(
+        self, kind: LifecycleKind, owner_id: int, subject_id: int, deltas: Mapping[str, int]
+    ) -> bool:
+        """Remove the entry and, only if it was there, add `deltas` to the owner's
+        user_stats, in one transaction: a correction scheduled before its edge is removed is
+        made exactly once, whenever a crash comes. True if there was an entry."""
+
     async def get(
         self, kind: LifecycleKind, owner_id: int, subject_id: int
     ) -> LifecycleEntry | None: ...
@@ -439,6 +504,9 @@ class LifecycleStore(Protocol):
         expired export); an export that is no longer the latest is left alone."""
 
     async def export_of(self, user_id: int) -> DataExport | None: ...
+
+    async def forget_exports(self, user_id: int) -> None:
+        """Remove the user's export, whatever its status (the account is being purged)."""
 
     async def exports_expiring(self, now: datetime, limit: int) -> list[DataExport]:
         """READY exports of any user whose expires_at is at or before `now`."""
@@ -530,6 +598,12 @@ class Cache(Protocol):
 
     async def add_to_tally(self, tally: str, counts: Mapping[str, int]) -> None:
         """Add counts to the tally's fields (a taken tally that could not be written)."""
+
+    async def scan(
+        self, prefix: str, cursor: str | None, count: int
+    ) -> tuple[list[str], str | None]:
+        """About `count` live keys starting with `prefix`, and the cursor to go on from
+        (None: done). A key there for the whole scan comes back at least once, maybe twice."""
 
 
 class EventBus(Protocol):

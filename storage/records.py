@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from storage import clock
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def utc_from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    # Exact at any date: through a float (ms / 1000) a moment past ~2250 loses a microsecond.
+    return _EPOCH + timedelta(milliseconds=ms)
 
 
 def ms_from_utc(moment: datetime) -> int:
@@ -445,6 +448,11 @@ class LifecycleKind(StrEnum):
 
     TWEET = "tweet"  # a deleted tweet, restorable by its author until due
     ACCOUNT = "account"  # a deleted account, cancelled by logging in (see Settings)
+    # A count correction in flight while an account purge removes an edge: the owner's
+    # counter goes down by one once the edge to the subject is gone (`cancel_counting`).
+    FOLLOWING_DOWN = "following_down"  # owner followed the subject (an account)
+    FOLLOWERS_DOWN = "followers_down"  # the subject (an account) followed owner
+    LIKES_DOWN = "likes_down"  # owner liked the subject (a tweet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,3 +490,13 @@ class DataExport:
     finished_at: datetime | None = None
     key: str | None = None  # the archive's media key once READY
     expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedTweet:
+    """Where a tweet moved to the cold tier is: its author's archive of `month` (YYYY-MM of
+    created_at, UTC). The primary tables no longer give the tweet (TweetStore.drop_rows)."""
+
+    tweet_id: int
+    author_id: int
+    month: str

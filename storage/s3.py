@@ -54,11 +54,21 @@ class S3MediaStore:
             )
 
     async def delete_many(self, keys: Sequence[str]) -> None:
-        for start in range(0, len(keys), DELETE_BATCH):
-            batch = [{"Key": validate_key(key)} for key in keys[start : start + DELETE_BATCH]]
+        objects = [{"Key": validate_key(key)} for key in keys]  # all checked before any goes
+        for start in range(0, len(objects), DELETE_BATCH):
             async with _errors():
-                await self._client.delete_objects(
-                    Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True}
+                response = await self._client.delete_objects(
+                    Bucket=self._bucket,
+                    Delete={"Objects": objects[start : start + DELETE_BATCH], "Quiet": True},
+                )
+            # DeleteObjects answers 200 and lists the keys it could not delete (quiet mode
+            # lists only those): a refusal must not pass for a deletion.
+            refused = [e for e in response.get("Errors", []) if e.get("Code") not in _MISSING]
+            if refused:
+                first = refused[0]
+                raise StorageError(
+                    f"S3 refused to delete {len(refused)} object(s): {first.get('Code')} "
+                    f"({first.get('Key')})"
                 )
 
     async def keys(self, prefix: str, limit: int, after: str | None = None) -> list[str]:

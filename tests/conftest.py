@@ -3,9 +3,17 @@ from pathlib import Path
 
 import pytest
 
+from storage import clock
 from tests.support.client import GraphQLClient, embedded_settings, running_app
 
 pytest_plugins = ["tests.backends", "tests.threads"]
+
+
+@pytest.fixture(autouse=True)
+def _clock_back_to_now() -> Iterator[None]:
+    """A test that moves the one clock (storage/clock.py) never leaks it into the next."""
+    yield
+    clock.reset()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 from app.jobs.announce import Announce
 from app.jobs.backfill import Backfill
 from app.jobs.base import JobDeps, JobHandler
+from app.jobs.export import Export
 from app.jobs.fan_out import FanOut
 from app.jobs.index import Index
 from app.jobs.index_users import IndexUsers
@@ -30,6 +31,7 @@ HANDLERS: tuple[type[JobHandler], ...] = (
     IndexUsers,
     Unfollow,
     Notify,
+    Export,
 )
 
 STREAMS: tuple[str, ...] = tuple(dict.fromkeys(handler.stream for handler in HANDLERS))

@@ -7,7 +7,7 @@ run again from the start), so every handler is idempotent.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar, Protocol
 
@@ -16,6 +16,8 @@ from app.live import LiveEvents
 from app.policy import Gate
 from app.readthrough import ReadThrough
 from app.services.celebrities import Celebrities
+from app.services.export_archive import ArchivedPage
+from app.settings import Lifecycle
 from storage.ports import FollowGraph
 from storage.records import TweetRecord, UserRecord
 from storage.registry import Stores
@@ -26,6 +28,7 @@ DELIVERY = "delivery"  # what readers wait for: home timelines (and deletions, l
 INDEXING = "indexing"  # search; eventually consistent within seconds
 CLEANUP = "cleanup"  # tidying that no reader waits for
 NOTIFY = "notify"  # notifications: written and announced within a second
+EXPORTS = "exports"  # data exports: minutes of work each, never in front of the others
 
 Payload = Mapping[str, Any]
 AUTHORS_IN_FLIGHT = 8  # a batched call reads this many authors' followers at once
@@ -44,6 +47,9 @@ class JobDeps:
     user_cache: ReadThrough[UserRecord]
     ids: SnowflakeGenerator
     notification_window: timedelta
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)  # thresholds (export TTL, ...)
+    # An author's tweets in the cold archive, newest first (app/archive.py `ColdArchive.page`).
+    archived: ArchivedPage | None = None
 
 
 class JobHandler(Protocol):

@@ -5,7 +5,8 @@ Enqueued when what people search holds of an account changes: sign-up, a profile
 ends follows, a suspension or its end. The job carries only the id and reads the account and
 its stats from the stores when it runs, so it is idempotent and the last one to run writes
 what the stores hold then. A suspended account stays indexed with the end of its
-suspension, which the index filters on; an account that is gone is removed.
+suspension, which the index filters on; an account that is gone, or deleted (deactivated,
+until a log-in cancels it), is removed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from app.jobs.base import INDEXING, JobDeps, Payload
+from app.policy import deactivated
 from storage.records import UserDocument, UserRecord, UserStats
 from storage.registry import Stores
 
@@ -29,8 +31,7 @@ class IndexUsers:
     async def __call__(self, payloads: Sequence[Payload]) -> None:
         ids = list(dict.fromkeys(int(payload["user_id"]) for payload in payloads))
         users = await self._stores.users.get_many(ids)
-        found = [user for user in users if user is not None]
-        await index_users(self._stores, found)
+        await index_users(self._stores, [user for user in users if user is not None])
         gone = [user_id for user_id, user in zip(ids, users, strict=True) if user is None]
         if gone:
             await self._stores.search.remove_users(gone)
@@ -38,7 +39,11 @@ class IndexUsers:
 
 async def index_users(stores: Stores, users: Sequence[UserRecord]) -> int:
     """Index the accounts with their current followers count (one stats read, one bulk
-    request); returns how many."""
+    request), and remove the deleted (deactivated) ones; returns how many were indexed."""
+    deleted = [user.id for user in users if deactivated(user)]
+    if deleted:
+        await stores.search.remove_users(deleted)
+    users = [user for user in users if not deactivated(user)]
     if not users:
         return 0
     stats = await stores.users.get_stats_many([user.id for user in users])

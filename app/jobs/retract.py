@@ -11,6 +11,23 @@ from app.jobs.base import DELIVERY, JobDeps, Payload, follower_batches, tweets_o
 from app.jobs.fan_out import mentioned_others, timeline_entry
 from app.live import LiveEvent, LiveEventType
 from storage.records import TimelineKind, TweetRecord
+from storage.registry import Stores
+
+
+async def out_of_authors_lists(stores: Stores, tweet: TweetRecord) -> None:
+    """The tweet out of what its author's side wrote it into: the author's own timeline and
+    home timeline, the parent's replies, the mentioned users' mentions and the quoted
+    tweet's quotes (followers' home timelines are the caller's: they are many)."""
+    timelines = stores.timelines
+    entry = [timeline_entry(tweet)]
+    await timelines.remove(TimelineKind.AUTHOR, [tweet.user_id], entry)
+    await timelines.remove(TimelineKind.HOME, [tweet.user_id], entry)
+    if tweet.reply_to_tweet_id is not None:
+        await timelines.remove(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry)
+    if mentioned := mentioned_others(tweet):
+        await timelines.remove(TimelineKind.MENTIONS, mentioned, entry)
+    if tweet.quote_tweet_id is not None:
+        await stores.engagement.remove_quote(tweet.quote_tweet_id, entry[0])
 
 
 class Retract:
@@ -33,14 +50,7 @@ class Retract:
         entry = [timeline_entry(tweet)]
         event = LiveEvent(LiveEventType.DELETED, tweet.id)
         await self._stores.search.remove([tweet.id])
-        await timelines.remove(TimelineKind.AUTHOR, [tweet.user_id], entry)
-        await timelines.remove(TimelineKind.HOME, [tweet.user_id], entry)
-        if tweet.reply_to_tweet_id is not None:
-            await timelines.remove(TimelineKind.REPLIES, [tweet.reply_to_tweet_id], entry)
-        if mentioned := mentioned_others(tweet):
-            await timelines.remove(TimelineKind.MENTIONS, mentioned, entry)
-        if tweet.quote_tweet_id is not None:
-            await self._stores.engagement.remove_quote(tweet.quote_tweet_id, entry[0])
+        await out_of_authors_lists(self._stores, tweet)
         await self._live.to_home_timelines([tweet.user_id], event)
         if await self._celebrities.is_celebrity(tweet.user_id):
             # Followers' copies from before the author crossed the threshold age out.

@@ -109,9 +109,10 @@ class LifecycleRunner:
             if stop.is_set():
                 return
             try:
-                if await self._leased():
+                period = await self._leased()
+                if period is not None:
                     summary = summarize(await self.run_pass())
-                    log.info("lifecycle pass: %s", summary)
+                    log.info("lifecycle pass of period %d: %s", period, summary)
             except Exception:
                 METRICS.lifecycle[("pass", "failed")] += 1
                 log.exception("lifecycle pass failed; the next one picks up where it stopped")
@@ -120,11 +121,11 @@ class LifecycleRunner:
         """Nothing: a pass runs on its schedule or with `chirp lifecycle run`, never as part
         of draining the job streams."""
 
-    async def _leased(self) -> bool:
-        """Whether this process runs this period's pass (the first to ask does)."""
+    async def _leased(self) -> int | None:
+        """This period's number if this process runs its pass (the first to ask does)."""
         period = math.floor(utcnow().timestamp() / self._every_s)
         taken = await self._deps.stores.cache.incr(f"lifecycle:pass:{period}", self._every_s * 2)
-        return taken == 1
+        return period if taken == 1 else None
 
 
 def summarize(report: Mapping[str, Counter[str]]) -> str:

@@ -15,6 +15,7 @@ from app.jobs.index_users import IndexUsers
 from app.passwords import hash_password, verify_password
 from app.policy import Suspended, suspended
 from app.readthrough import ReadThrough
+from app.services.delete_account import AccountDeletions
 from app.sessions import SessionRevocations
 from app.tokens import AccessTokens, new_refresh_token, refresh_token_hash
 from storage.errors import Conflict
@@ -137,9 +138,15 @@ def refuse_suspended(user: UserRecord) -> None:
 
 
 class LogIn:
-    def __init__(self, users: UserStore, sessions: SessionOpener) -> None:
+    """A deleted account logging in within the cancel window gets it back (see
+    app/services/delete_account.py); past it, ACCOUNT_DELETED."""
+
+    def __init__(
+        self, users: UserStore, sessions: SessionOpener, deletions: AccountDeletions
+    ) -> None:
         self._users = users
         self._sessions = sessions
+        self._deletions = deletions
 
     async def __call__(self, login: str, password: str) -> Session:
         login = text.checked(login.strip(), "login", kind="argument")
@@ -152,6 +159,7 @@ class LogIn:
         if user is None or not valid:
             raise Unauthenticated(INVALID_LOGIN)
         refuse_suspended(user)
+        await self._deletions.on_log_in(user)
         user = await self._users.update_profile(user.id, {"last_login_at": utcnow()})
         return await self._sessions.open(user)
 

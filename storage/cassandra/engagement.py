@@ -236,6 +236,14 @@ class CassandraEngagementStore:
             (quoted_id, quote.created_at, quote.tweet_id, quote.author_id),
         )
 
+    async def forget_tweet(self, tweet_id: int) -> None:
+        await asyncio.gather(
+            self._db.run("DELETE FROM {ks}.tweet_counts WHERE tweet_id = ?", (tweet_id,)),
+            self._db.run("DELETE FROM {ks}.tweet_likers WHERE tweet_id = ?", (tweet_id,)),
+            self._db.run("DELETE FROM {ks}.tweet_retweeters WHERE tweet_id = ?", (tweet_id,)),
+            self._db.run("DELETE FROM {ks}.tweet_quotes WHERE quoted_id = ?", (tweet_id,)),
+        )
+
     async def remove_quote(self, quoted_id: int, quote: TimelineEntry) -> None:
         await self._db.run(
             "DELETE FROM {ks}.tweet_quotes WHERE quoted_id = ? AND created_at = ? AND quote_id = ?",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from storage.cassandra.session import ONE, QUORUM, CassandraSession, gather, utc
@@ -143,3 +144,6 @@ class CassandraTimelineStore:
             f"DELETE FROM {{ks}}.{table} WHERE {owner} = ? AND (created_at, {tweet}) < (?, ?)",
             (owner_id, last.created_at, last.tweet_id),
         )
+
+    async def evict_older(self, kind: TimelineKind, before: datetime) -> int:
+        return 0  # no cache in front: every entry is read from these tables

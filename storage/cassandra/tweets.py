@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.cassandra.session import CassandraSession, gather, utc
-from storage.records import ConversationEntry, TweetRecord
+from storage.records import ArchivedTweet, ConversationEntry, TweetRecord
 
 _COLUMNS = (
     "tweet_id, user_id, text, created_at, updated_at, reply_to_tweet_id, reply_to_user_id, "
@@ -87,7 +87,17 @@ class CassandraTweetStore:
                 (tweet.conversation_id, tweet.id),
             )
         [first] = await self.get_many([holder["tweet_id"]])
-        assert first is not None  # written before its key was claimed
+        if first is None:  # the key's tweet was purged: the key is free again
+            reclaimed, _ = await self._db.applied(
+                "UPDATE {ks}.tweet_idempotency_keys SET tweet_id = ? "
+                "WHERE user_id = ? AND key = ? IF tweet_id = ?",
+                (tweet.id, tweet.user_id, idempotency_key, holder["tweet_id"]),
+            )
+            if reclaimed:
+                await self._db.applied(_INSERT, _values(tweet))
+                await self._in_thread(tweet)
+                return tweet, True
+            return await self.create(tweet, idempotency_key)
         return first, False
 
     async def get_many(self, ids: Sequence[int]) -> list[TweetRecord | None]:
@@ -157,3 +167,91 @@ class CassandraTweetStore:
                 (tweet.conversation_id, tweet_id),
             )
         return applied
+
+    async def restore(self, tweet_id: int) -> bool:
+        """Conditional like mark_deleted: of concurrent restores exactly one applies."""
+        applied, _ = await self._db.applied(
+            "UPDATE {ks}.tweets SET is_deleted = false, deleted_at = null "
+            "WHERE tweet_id = ? IF is_deleted = true",
+            (tweet_id,),
+        )
+        [tweet] = await self.get_many([tweet_id])
+        if tweet is not None and not tweet.is_deleted and tweet.conversation_id is not None:
+            await self._db.run(
+                "UPDATE {ks}.conversation_tweets SET deleted = false "
+                "WHERE conversation_id = ? AND tweet_id = ?",
+                (tweet.conversation_id, tweet_id),
+            )
+        return applied
+
+    async def purge(self, tweet: TweetRecord) -> None:
+        """The idempotency key cannot be found by tweet (its partition is the key): a key
+        whose tweet is gone is claimed again by the next create that uses it."""
+        if tweet.conversation_id is not None:
+            await self._db.run(
+                "DELETE FROM {ks}.conversation_tweets WHERE conversation_id = ? AND tweet_id = ?",
+                (tweet.conversation_id, tweet.id),
+            )
+        await self._db.run("DELETE FROM {ks}.tweets WHERE tweet_id = ?", (tweet.id,))
+
+    async def drop_rows(self, tweet_ids: Sequence[int]) -> None:
+        await gather(
+            self._db.run("DELETE FROM {ks}.tweets WHERE tweet_id = ?", (tweet_id,))
+            for tweet_id in dict.fromkeys(tweet_ids)
+        )
+
+    async def put_back(self, tweets: Sequence[TweetRecord]) -> None:
+        await gather(self.create(tweet) for tweet in tweets)
+
+    async def add_archived(self, pointers: Sequence[ArchivedTweet]) -> None:
+        await gather(
+            self._db.run(
+                "INSERT INTO {ks}.archived_tweets (tweet_id, author_id, month) VALUES (?, ?, ?)",
+                (p.tweet_id, p.author_id, p.month),
+            )
+            for p in pointers
+        )
+        await gather(
+            self._db.run(
+                "INSERT INTO {ks}.archived_months (author_id, month) VALUES (?, ?)",
+                (author_id, month),
+            )
+            for author_id, month in {(p.author_id, p.month) for p in pointers}
+        )
+
+    async def archived_many(self, tweet_ids: Sequence[int]) -> list[ArchivedTweet | None]:
+        unique = list(dict.fromkeys(tweet_ids))
+        rows = await gather(
+            self._db.run(
+                "SELECT tweet_id, author_id, month FROM {ks}.archived_tweets WHERE tweet_id = ?",
+                (tweet_id,),
+            )
+            for tweet_id in unique
+        )
+        found = {
+            tweet_id: ArchivedTweet(tweet_id, r[0]["author_id"], r[0]["month"])
+            for tweet_id, r in zip(unique, rows, strict=True)
+            if r
+        }
+        return [found.get(tweet_id) for tweet_id in tweet_ids]
+
+    async def archived_months(self, author_id: int) -> list[str]:
+        rows = await self._db.run(
+            "SELECT month FROM {ks}.archived_months WHERE author_id = ?", (author_id,)
+        )
+        return [row["month"] for row in rows]
+
+    async def remove_archived(self, pointers: Sequence[ArchivedTweet]) -> None:
+        await gather(
+            self._db.run("DELETE FROM {ks}.archived_tweets WHERE tweet_id = ?", (p.tweet_id,))
+            for p in pointers
+        )
+
+    async def remove_archived_months(self, author_id: int, months: Sequence[str]) -> None:
+        await gather(
+            self._db.run(
+                "DELETE FROM {ks}.archived_months WHERE author_id = ? AND month = ?",
+                (author_id, month),
+            )
+            for month in months
+        )

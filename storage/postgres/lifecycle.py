@@ -4,13 +4,20 @@ gives its first `limit`, so the first `limit` of them all are among those."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from storage.postgres.shards import Shards, driver_errors, fetch
-from storage.records import DataExport, ExportStatus, LifecycleEntry, LifecycleKind
+from storage.records import (
+    DataExport,
+    ExportStatus,
+    LifecycleEntry,
+    LifecycleKind,
+    changed_stats,
+)
 
 _ENTRY_COLUMNS = "kind, owner_id, subject_id, since, due_at"
 _EXPORT_COLUMNS = "user_id, id, status, requested_at, finished_at, key, expires_at"
@@ -66,6 +73,30 @@ class PostgresLifecycleStore:
                 subject_id,
             )
         return int(status.split()[-1]) > 0
+
+    async def cancel_counting(
+        self, kind: LifecycleKind, owner_id: int, subject_id: int, deltas: Mapping[str, int]
+    ) -> bool:
+        """The entry and the owner's stats are on the owner's shard: one transaction."""
+        names = changed_stats(deltas)
+        assignments = ", ".join(f"{name} = {name} + ${i}" for i, name in enumerate(names, 2))
+        pool = self._shards.for_id(owner_id)
+        async with driver_errors("cancel counting"), pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(
+                "DELETE FROM lifecycle_schedule "
+                "WHERE kind = $1 AND owner_id = $2 AND subject_id = $3",
+                LifecycleKind(kind).value,
+                owner_id,
+                subject_id,
+            )
+            removed = int(status.split()[-1]) > 0
+            if removed and names:
+                await conn.execute(
+                    f"UPDATE user_stats SET {assignments}, updated_at = now() WHERE user_id = $1",
+                    owner_id,
+                    *(deltas[name] for name in names),
+                )
+        return removed
 
     async def get(
         self, kind: LifecycleKind, owner_id: int, subject_id: int
@@ -180,6 +211,12 @@ class PostgresLifecycleStore:
             user_id,
         )
         return _export(rows[0]) if rows else None
+
+    async def forget_exports(self, user_id: int) -> None:
+        async with driver_errors("forget exports"):
+            await self._shards.for_id(user_id).execute(
+                "DELETE FROM data_exports WHERE user_id = $1", user_id
+            )
 
     async def exports_expiring(self, now: datetime, limit: int) -> list[DataExport]:
         if limit <= 0:

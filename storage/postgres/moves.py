@@ -37,6 +37,8 @@ _BY_OTHER_ID = (
     ("reports", "owner_id", None),
     ("moderation_actions", "owner_id", "id"),
     ("user_roles", "user_id", "user_id, role"),
+    ("lifecycle_schedule", "owner_id", "kind, owner_id, subject_id"),
+    ("data_exports", "user_id", "user_id"),
 )
 
 

@@ -28,7 +28,7 @@ REAP_EXPIRED = 100  # expired sessions forgotten per write, so used tokens do no
 _COLUMNS = (
     "user_id, username, email, phone, password_hash, display_name, bio, location, website, "
     "profile_image_url, banner_image_url, verified, protected, created_at, updated_at, "
-    "last_login_at, suspended_until, pinned_tweet_id"
+    "last_login_at, suspended_until, pinned_tweet_id, deactivated_at"
 )
 PROFILE_FIELDS = frozenset(
     f.name for f in dataclasses.fields(UserRecord) if f.name not in {"id", "username", "email"}
@@ -204,6 +204,43 @@ class PostgresUserStore:
         if row is None:
             raise NotFound(f"user {user_id}")
         return _user(row)
+
+    async def deactivate(self, user_id: int, at: datetime) -> UserRecord:
+        return await self._set_deactivated(user_id, at)
+
+    async def reactivate(self, user_id: int) -> UserRecord:
+        return await self._set_deactivated(user_id, None)
+
+    async def _set_deactivated(self, user_id: int, at: datetime | None) -> UserRecord:
+        async with driver_errors("deactivate"):
+            row = await self._shards.for_id(user_id).fetchrow(
+                f"UPDATE users SET deactivated_at = $2 WHERE user_id = $1 RETURNING {_COLUMNS}",
+                user_id,
+                at,
+            )
+        if row is None:
+            raise NotFound(f"user {user_id}")
+        return _user(row)
+
+    async def purge(self, user_id: int) -> bool:
+        """The row (its stats and settings go with it, ON DELETE CASCADE), then its
+        directory claims: a crash in between leaves claims whose user row is gone, which
+        the next purge releases (and which `_claim` takes over after CLAIM_GRACE)."""
+        [user] = await self.get_many([user_id])
+        if user is not None:
+            async with driver_errors("purge user"):
+                status = await self._shards.for_id(user_id).execute(
+                    "DELETE FROM users WHERE user_id = $1", user_id
+                )
+            for kind, value in (
+                ("username", user.username),
+                ("email", user.email),
+                ("phone", user.phone),
+            ):
+                if value is not None:
+                    await self._release(kind, value, user_id)
+            return int(status.split()[-1]) > 0
+        return False
 
     async def get_stats_many(self, ids: Sequence[int]) -> list[UserStats | None]:
         columns = ", ".join(STAT_FIELDS)

@@ -82,3 +82,18 @@ class RedisCache:
             for field, count in counts.items():
                 pipe.hincrby(tally, field, count)
             await pipe.execute()
+
+    async def scan(
+        self, prefix: str, cursor: str | None, count: int
+    ) -> tuple[list[str], str | None]:
+        """SCAN with a MATCH: its cursor is Redis's own."""
+        async with redis_errors("scan"):
+            after, found = await self._client.scan(
+                int(cursor or 0), match=f"{_glob_escape(prefix)}*", count=count
+            )
+        keys = [key.decode() if isinstance(key, bytes) else str(key) for key in found]
+        return keys, (None if int(after) == 0 else str(after))
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)

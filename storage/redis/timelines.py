@@ -7,12 +7,18 @@ set's order is the store's (created_at, tweet_id) order), plus a marker member t
 built cache from a missing one. Writes go to the store first and then to cached sets only
 (trimmed to the newest entries); a miss rebuilds the set from the store; a page the set
 cannot answer in full, and any Redis error, reads the store. Other timelines pass through.
+
+The warm tier (`evict_older`, run by the lifecycle's "warm" step) drops the entries older
+than the hot threshold from every cached set and leaves a floor marker scored at the
+cutoff: a set with a floor no longer holds everything, so a page reaching past what is left
+reads the store.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,6 +36,8 @@ from storage.records import (
 MAX_ENTRIES = HOME_TIMELINE_LENGTH  # the cache holds all a stored timeline keeps
 TTL_S = 300  # the design's timeline cache: 5 minutes, renewed by every read
 _MARKER = "~built"  # sorts after every digit: always the newest member, never an entry
+_FLOOR = "~floor"  # scored at the last eviction's cutoff: older entries are in the store only
+SCAN_COUNT = 500
 log = logging.getLogger("chirp.timeline_cache")
 
 # Add the entry, keep the marker and the newest MAX_ENTRIES, and give a set this created a
@@ -47,6 +55,19 @@ end
 return 0
 """
 OWNERS_PER_CALL = 500
+
+# Drop the entries scored below ARGV[1] and put the floor there (never lower than it was);
+# returns how many entries went (the floor itself is not one).
+_EVICT = """
+local floor = redis.call('ZSCORE', KEYS[1], ARGV[2])
+local dropped = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+local mark = tonumber(ARGV[1])
+if floor then
+  if tonumber(floor) < mark then dropped = dropped - 1 else mark = tonumber(floor) end
+end
+if dropped > 0 or floor then redis.call('ZADD', KEYS[1], mark, ARGV[2]) end
+return dropped
+"""
 
 
 def _key(owner_id: int) -> str:
@@ -69,6 +90,7 @@ class RedisCachedTimelineStore:
         self._client = client
         self._max = max_entries
         self._push_script = client.register_script(_PUSH)
+        self._evict_script = client.register_script(_EVICT)
 
     async def push(
         self, kind: TimelineKind, owner_ids: Sequence[int], entry: TimelineEntry
@@ -116,31 +138,54 @@ class RedisCachedTimelineStore:
         if kind is TimelineKind.HOME:
             await self._forget([owner_id])  # rebuilt from the trimmed store on the next read
 
+    async def evict_older(self, kind: TimelineKind, before: datetime) -> int:
+        if kind is not TimelineKind.HOME:
+            return await self._store.evict_older(kind, before)
+        args: list[Any] = [ms_from_utc(before), _FLOOR]
+        dropped = 0
+        cursor = 0
+        try:
+            while True:
+                cursor, keys = await self._client.scan(cursor, match="timeline:*", count=SCAN_COUNT)
+                if keys:
+                    async with self._client.pipeline(transaction=False) as pipe:
+                        for key in keys:
+                            await self._evict_script(keys=[key], args=args, client=pipe)
+                        dropped += sum(int(n) for n in await pipe.execute())
+                if cursor == 0:
+                    return dropped
+        except RedisError:
+            log.warning("timeline cache unavailable; its sets expire in %d s anyway", TTL_S)
+            return dropped
+
     async def page(
         self, kind: TimelineKind, owner_id: int, limit: int, after: Position | None = None
     ) -> list[TimelineEntry]:
         if kind is not TimelineKind.HOME or limit <= 0:
             return await self._store.page(kind, owner_id, limit, after)
         try:
-            cached = await self._cached(owner_id)
+            cached, floored = await self._cached(owner_id)
         except RedisError:
             log.warning("timeline cache unavailable; reading the store")
             return await self._store.page(kind, owner_id, limit, after)
         entries = [e for e in cached if after is None or e.position < after]
-        if len(entries) >= limit or len(cached) < self._max:
+        if len(entries) >= limit or (len(cached) < self._max and not floored):
             return entries[:limit]  # the set holds everything this page needs
         return await self._store.page(kind, owner_id, limit, after)  # older than the cache
 
-    async def _cached(self, owner_id: int) -> list[TimelineEntry]:
+    async def _cached(self, owner_id: int) -> tuple[list[TimelineEntry], bool]:
+        """The set's entries, and whether older ones were evicted (a floor)."""
         key = _key(owner_id)
         async with self._client.pipeline(transaction=False) as pipe:
             pipe.zrevrange(key, 0, -1, withscores=True)
             pipe.expire(key, TTL_S)
             found: Any = (await pipe.execute())[0]
-        members = [(member, score) for member, score in found if _text(member) != _MARKER]
-        if len(members) == len(found):  # no marker: never built, or built only by pushes
-            return await self._rebuild(owner_id)
-        return [_entry(member, score) for member, score in members]
+        texts = {_text(member) for member, _ in found}
+        floored = _FLOOR in texts
+        if _MARKER not in texts:  # never built, or built only by pushes
+            return await self._rebuild(owner_id), floored
+        members = [(m, score) for m, score in found if _text(m) not in (_MARKER, _FLOOR)]
+        return [_entry(member, score) for member, score in members], floored
 
     async def _rebuild(self, owner_id: int) -> list[TimelineEntry]:
         """Merge the store's newest entries into the set (never replace: pushes that landed
@@ -155,7 +200,7 @@ class RedisCachedTimelineStore:
             pipe.expire(key, TTL_S)
             pipe.zrevrange(key, 0, -1, withscores=True)
             found: Any = (await pipe.execute())[-1]
-        return [_entry(m, score) for m, score in found if _text(m) != _MARKER]
+        return [_entry(m, score) for m, score in found if _text(m) not in (_MARKER, _FLOOR)]
 
     async def _forget(self, owner_ids: Sequence[int]) -> None:
         try:

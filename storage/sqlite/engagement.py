@@ -192,6 +192,13 @@ class SqliteEngagementStore:
                 (quoted_id, ms_from_utc(quote.created_at), quote.tweet_id),
             )
 
+    async def forget_tweet(self, tweet_id: int) -> None:
+        """Likers and retweeters are read from the likes and retweets rows themselves and
+        the counters live in the tweet's row (removed by the tweet store): only the quotes
+        list is left."""
+        async with self._db.write() as tx:
+            await tx.run("DELETE FROM quote_timeline WHERE tweet_id = ?", (tweet_id,))
+
     async def quotes_page(
         self, tweet_id: int, limit: int, after: Position | None = None
     ) -> list[TimelineEntry]:

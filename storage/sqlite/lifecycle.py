@@ -4,6 +4,7 @@ latest data export (`data_exports`, one row per user)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from datetime import datetime
 
 from storage.records import (
@@ -11,8 +12,10 @@ from storage.records import (
     ExportStatus,
     LifecycleEntry,
     LifecycleKind,
+    changed_stats,
     ms_from_utc,
     utc_from_ms,
+    utcnow,
 )
 from storage.sqlite.database import SqliteDatabase
 
@@ -88,6 +91,23 @@ class SqliteLifecycleStore:
                 "DELETE FROM lifecycle_schedule WHERE kind = ? AND owner_id = ? AND subject_id = ?",
                 (LifecycleKind(kind).value, owner_id, subject_id),
             )
+        return removed > 0
+
+    async def cancel_counting(
+        self, kind: LifecycleKind, owner_id: int, subject_id: int, deltas: Mapping[str, int]
+    ) -> bool:
+        names = changed_stats(deltas)
+        async with self._db.write() as tx:
+            removed = await tx.run(
+                "DELETE FROM lifecycle_schedule WHERE kind = ? AND owner_id = ? AND subject_id = ?",
+                (LifecycleKind(kind).value, owner_id, subject_id),
+            )
+            if removed and names:
+                assignments = ", ".join(f"{name} = {name} + ?" for name in names)
+                await tx.run(
+                    f"UPDATE user_stats SET {assignments}, updated_at = ? WHERE user_id = ?",
+                    (*(deltas[name] for name in names), ms_from_utc(utcnow()), owner_id),
+                )
         return removed > 0
 
     async def get(
@@ -167,6 +187,10 @@ class SqliteLifecycleStore:
                 f"SELECT {_EXPORT_COLUMNS} FROM data_exports WHERE user_id = ?", (user_id,)
             )
         return None if row is None else _export(row)
+
+    async def forget_exports(self, user_id: int) -> None:
+        async with self._db.write() as tx:
+            await tx.run("DELETE FROM data_exports WHERE user_id = ?", (user_id,))
 
     async def exports_expiring(self, now: datetime, limit: int) -> list[DataExport]:
         if limit <= 0:

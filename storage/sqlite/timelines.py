@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from storage.ports import Deliveries, Position
 from storage.records import (
@@ -131,6 +132,9 @@ class SqliteTimelineStore:
                 await tx.run(f"DELETE FROM {layout.table} WHERE {layout.owner} = ?", (owner_id,))
                 return
             await tx.run(_trim_sql(layout), (owner_id, keep - 1))
+
+    async def evict_older(self, kind: TimelineKind, before: datetime) -> int:
+        return 0  # no cache in front: every entry is read from these tables
 
 
 def _trim_sql(layout: _Layout) -> str:

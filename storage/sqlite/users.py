@@ -33,9 +33,9 @@ from storage.sqlite.database import (
 _USER_COLUMNS = (
     "user_id, username, email, phone, password_hash, display_name, bio, location, website, "
     "profile_image_url, banner_image_url, verified, protected, created_at, updated_at, "
-    "last_login_at, suspended_until, pinned_tweet_id"
+    "last_login_at, suspended_until, pinned_tweet_id, deactivated_at"
 )
-_TIME_FIELDS = {"created_at", "updated_at", "last_login_at", "suspended_until"}
+_TIME_FIELDS = {"created_at", "updated_at", "last_login_at", "suspended_until", "deactivated_at"}
 # Fields update_profile may change; id, username and email are claims, not profile.
 PROFILE_FIELDS = frozenset(
     f.name for f in dataclasses.fields(UserRecord) if f.name not in {"id", "username", "email"}
@@ -73,6 +73,7 @@ def _user(row: sqlite3.Row) -> UserRecord:
         last_login_at=_moment(row["last_login_at"]),
         suspended_until=_moment(row["suspended_until"]),
         pinned_tweet_id=row["pinned_tweet_id"],
+        deactivated_at=_moment(row["deactivated_at"]),
     )
 
 
@@ -121,12 +122,12 @@ class SqliteUserStore:
             user.display_name, user.bio, user.location, user.website, user.profile_image_url,
             user.banner_image_url, user.verified, user.protected, _ms(user.created_at),
             _ms(user.updated_at), _ms(user.last_login_at), _ms(user.suspended_until),
-            user.pinned_tweet_id,
+            user.pinned_tweet_id, _ms(user.deactivated_at),
         ]  # fmt: skip
         now = ms_from_utc(user.created_at)
         async with self._db.write() as tx:
             # A unique index failure raises Conflict("username" | "email" | "phone").
-            await tx.run(f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({placeholders(18)})", values)
+            await tx.run(f"INSERT INTO users ({_USER_COLUMNS}) VALUES ({placeholders(19)})", values)
             await tx.run(
                 "INSERT INTO user_stats (user_id, updated_at) VALUES (?, ?)", (user.id, now)
             )
@@ -176,6 +177,30 @@ class SqliteUserStore:
         if row is None:
             raise NotFound(f"user {user_id}")
         return _user(row)
+
+    async def deactivate(self, user_id: int, at: datetime) -> UserRecord:
+        return await self._set_deactivated(user_id, at)
+
+    async def reactivate(self, user_id: int) -> UserRecord:
+        return await self._set_deactivated(user_id, None)
+
+    async def _set_deactivated(self, user_id: int, at: datetime | None) -> UserRecord:
+        async with self._db.write() as tx:
+            await tx.run(
+                "UPDATE users SET deactivated_at = ? WHERE user_id = ?", (_ms(at), user_id)
+            )
+            row = await tx.row(f"SELECT {_USER_COLUMNS} FROM users WHERE user_id = ?", (user_id,))
+        if row is None:
+            raise NotFound(f"user {user_id}")
+        return _user(row)
+
+    async def purge(self, user_id: int) -> bool:
+        """The row, its stats and settings in one transaction; the unique indexes on
+        username and email are the claims, so they are free at once."""
+        async with self._db.write() as tx:
+            await tx.run("DELETE FROM user_stats WHERE user_id = ?", (user_id,))
+            await tx.run("DELETE FROM user_settings WHERE user_id = ?", (user_id,))
+            return await tx.run("DELETE FROM users WHERE user_id = ?", (user_id,)) > 0
 
     async def get_stats_many(self, ids: Sequence[int]) -> list[UserStats | None]:
         found: dict[int, UserStats] = {}

@@ -261,6 +261,7 @@ def test_every_cursor_refuses_malformed_numbers(client: GraphQLClient) -> None:
             for field in ("likedBy", "retweetedBy", "quotes")
         },
         "bookmarks": "{ me { bookmarks(after: $after) { edges { cursor } } } }",
+        "deletedTweets": "{ me { deletedTweets(after: $after) { edges { cursor } } } }",
     }
     with_after = {
         name
@@ -415,6 +416,7 @@ MULTILINE = {
 NOT_TEXT = {  # strings that are never stored or shown, or have rules of their own
     "SignUpInput.password": "a secret: hashed, never shown, any character allowed",
     "Mutation.logIn.password": "a secret",
+    "Mutation.deleteAccount.password": "a secret, only checked against the hash",
     "Mutation.refreshToken.refreshToken": "an opaque token, only hashed",
     "Mutation.logOut.refreshToken": "an opaque token, only hashed",
     "Query.user.username": "a lookup: anything that is not a username finds nobody",

@@ -63,6 +63,18 @@ def test_wrong_passwords_for_one_account_are_limited_even_when_right_at_last(
     assert _limited(client.post(LOG_IN, {"l": "target", "p": "correct horse battery"}))
 
 
+def test_wrong_passwords_to_delete_an_account_are_limited_like_log_ins(
+    client: GraphQLClient,
+) -> None:
+    token = client.sign_up("holder")["accessToken"]
+    delete = "mutation($p: String!) { deleteAccount(password: $p) }"
+    answers = [client.post(delete, {"p": f"guess {n}"}, token) for n in range(4)]
+    assert all(_code(a) == "WRONG_PASSWORD" for a in answers)
+    assert _limited(client.post(delete, {"p": "correct horse battery"}, token))
+    me = client.post("{ me { username } }", token=token)
+    assert me["data"]["me"]["username"] == "holder"  # still there
+
+
 def test_log_ins_from_one_address_are_limited_across_accounts(client: GraphQLClient) -> None:
     answers = [client.post(LOG_IN, {"l": f"nobody{n}", "p": "whatever"}) for n in range(7)]
     assert [_limited(a) for a in answers] == [False] * 6 + [True]

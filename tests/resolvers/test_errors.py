@@ -51,7 +51,14 @@ def test_graphiql_health_and_readiness(client: GraphQLClient) -> None:
     ready = client.http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["ready"] is True
-    assert set(ready.json()["lag"]) == {"live", "delivery", "indexing", "cleanup", "notify"}
+    assert set(ready.json()["lag"]) == {
+        "live",
+        "delivery",
+        "indexing",
+        "cleanup",
+        "notify",
+        "exports",
+    }
 
 
 def test_metrics_count_operations_errors_store_calls_and_jobs(client: GraphQLClient) -> None:

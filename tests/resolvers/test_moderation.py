@@ -202,3 +202,43 @@ def test_bad_reports_and_actions_get_a_code_and_change_nothing(client: GraphQLCl
     assert unknown.returncode == 2 and "no user" in unknown.stderr
     bad_role = chirp_users(client, "grant", "admin", mod["user"]["username"])
     assert bad_role.returncode == 2 and "Unknown role" in bad_role.stderr
+
+
+def test_reports_and_the_log_outlive_purged_reporters_and_moderators(
+    client: GraphQLClient,
+) -> None:
+    """A purged account (deleteAccount, then 90 days) leaves others' reports it filed and
+    the log entries it made: they show it as null, and nothing else breaks."""
+    from datetime import timedelta
+
+    from storage import clock
+
+    reporter, target, gone_mod = (client.sign_up(unique(n)) for n in ("rep", "tgt", "gonemod"))
+    r, t, g = (p["accessToken"] for p in (reporter, target, gone_mod))
+    kept = client.post_tweet(t, "still reported")["id"]
+    dismissed = client.post_tweet(t, "reported, then dismissed")["id"]
+    for tweet in (kept, dismissed):
+        assert client.data(REPORT_TWEET, {"id": tweet, "r": "SPAM", "c": "ads"}, r)
+    assert chirp_users(client, "grant", "moderator", gone_mod["user"]["username"]).returncode == 0
+    client.data(RESOLVE, {"t": dismissed, "a": "DISMISS", "n": f"fine {kept}"}, g)
+    for token in (r, g):
+        client.data('mutation { deleteAccount(password: "correct horse battery") }', {}, token)
+    chirp = client.http.app.state.chirp  # type: ignore[attr-defined]
+    try:
+        clock.travel(timedelta(days=91))
+        report = client.http.portal.call(chirp.lifecycle.run_pass)
+        assert report["purge_accounts"]["purged"] >= 2
+        mod = client.sign_up(unique("mod"))
+        assert chirp_users(client, "grant", "moderator", mod["user"]["username"]).returncode == 0
+        m = mod["accessToken"]
+        group = _mine(client, m, {kept})[kept]
+        assert group["user"]["username"] == target["user"]["username"]
+        assert [(x["comment"], x["reporter"]) for x in group["reports"]] == [("ads", None)]
+        log = """query { moderationLog(first: 50) { edges { node { note
+          moderator { username } user { username } } } } }"""
+        entries = [e["node"] for e in client.data(log, {}, m)["moderationLog"]["edges"]]
+        [mine] = [e for e in entries if e["note"] == f"fine {kept}"]
+        assert mine["moderator"] is None
+        assert mine["user"] == {"username": target["user"]["username"]}
+    finally:
+        clock.reset()

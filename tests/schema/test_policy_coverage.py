@@ -419,6 +419,24 @@ def _bookmarks_and_pins(w: World) -> None:
     assert w.ask("bob", unpin)["unpinTweet"] == {"pinnedTweet": None}
 
 
+DELETED = "{ me { deletedTweets { edges { node { tweet { text author { username } } } } } } }"
+
+
+def _deleted_tweets(w: World) -> None:
+    """Only its author lists or restores a deleted tweet, blocked or not."""
+    tweet = w.client.post_tweet(w.token("bob"), "bob takes it back")["id"]
+    w.ask("bob", "mutation($id: ID!) { deleteTweet(id: $id) }", id=tweet)
+    listed = w.ask("bob", DELETED)["me"]["deletedTweets"]["edges"]
+    assert [e["node"]["tweet"]["author"]["username"] for e in listed] == [w.name("bob")]
+    theirs = "query($n: String!) { user(username: $n) { deletedTweets { edges { cursor } } } }"
+    assert w.code("alice", theirs, n=w.name("bob")) == "FORBIDDEN"
+    assert w.code("carol", theirs, n=w.name("bob")) == "FORBIDDEN"
+    restore = "mutation($id: ID!) { restoreTweet(id: $id) { text author { username } } }"
+    assert w.code("alice", restore, id=tweet) == "FORBIDDEN"
+    assert w.ask("bob", restore, id=tweet)["restoreTweet"]["text"] == "bob takes it back"
+    assert w.ask("alice", TWEET, id=tweet)["tweet"] is None  # restored, still blocked
+
+
 CHECKS: dict[str, Callable[[World], None]] = {
     "Query.me": _own_account,
     "Query.user": _profile_says_blocked_and_shows_nothing,
@@ -475,6 +493,8 @@ CHECKS: dict[str, Callable[[World], None]] = {
     "Mutation.unbookmark": _bookmarks_and_pins,
     "Mutation.pinTweet": _bookmarks_and_pins,
     "Mutation.unpinTweet": _bookmarks_and_pins,
+    "User.deletedTweets": _deleted_tweets,
+    "Mutation.restoreTweet": _deleted_tweets,
 }
 
 

@@ -190,3 +190,24 @@ async def test_opener_reads_relative_and_absolute_folders(
     assert absolute.root == tmp_path / "elsewhere"
     assert (tmp_path / "data" / "media").is_dir()
     await resources.close()
+
+
+async def test_the_cold_archive_is_a_plain_folder_tree(
+    store: LocalMediaStore, http: httpx2.AsyncClient
+) -> None:
+    """`cold/` keys are files at their own path (an operator can browse, copy or back up
+    the archive); other keys stay hashed. Listing skips a write still in flight."""
+    key = "cold/tweets/42/2025-01.jsonl.gz"
+    await store.put(key, b"archived", "application/gzip", cold=True)
+    await store.put(KEY, b"photo", "image/png")
+    assert store.path_of(key) == store.root / "cold" / "tweets" / "42" / "2025-01.jsonl.gz"
+    assert store.path_of(key).is_file()
+    assert store.path_of(KEY).parent.parent == store.root / "objects"
+    (store.root / "cold" / "tweets" / "42" / ".upload-half-written").write_bytes(b"{")
+    assert await store.keys("cold/", 10) == [key]
+    assert await store.keys("", 10) == [key, KEY]
+    assert await store.keys("media/", 10) == [KEY]
+    response = await http.get(await store.download_url(key, 60))
+    assert response.status_code == 200 and response.content == b"archived"
+    await store.delete_many([key, KEY])
+    assert not store.path_of(key).exists() and await store.keys("", 10) == []

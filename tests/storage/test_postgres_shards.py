@@ -16,6 +16,7 @@ import pytest
 from app.ids import SnowflakeGenerator
 from storage.errors import Conflict, Unavailable
 from storage.postgres import (
+    PostgresLifecycleStore,
     PostgresModerationStore,
     PostgresSessionStore,
     PostgresUserStore,
@@ -23,6 +24,10 @@ from storage.postgres import (
 )
 from storage.postgres.shards import Shards, split_dsns
 from storage.records import (
+    DataExport,
+    ExportStatus,
+    LifecycleEntry,
+    LifecycleKind,
     ModerationRecord,
     ReportReason,
     ReportRecord,
@@ -197,6 +202,11 @@ async def test_moving_a_logical_shard_under_load_loses_and_duplicates_no_user(
         assert await moderation.add_report(reported) is True
         await moderation.record(action)
         assert await moderation.grant(owner, "moderator", utcnow()) is True
+        lifecycle = PostgresLifecycleStore(serving)  # a deletion waiting and an export
+        deleted = LifecycleEntry(LifecycleKind.ACCOUNT, owner, owner, utcnow(), utcnow())
+        export = DataExport(owner, ids.next_id(), ExportStatus.PENDING, utcnow())
+        await lifecycle.schedule(deleted)
+        assert await lifecycle.begin_export(export) is None
         signed_up: list[UserRecord] = []
         misses = 0
         moving = asyncio.create_task(moves.move_logical_shard(mover, logical, target, grace_s=0.5))
@@ -226,7 +236,9 @@ async def test_moving_a_logical_shard_under_load_loses_and_duplicates_no_user(
                 rows += await conn.fetch(
                     "SELECT owner_id AS user_id FROM reports WHERE id = $1 UNION ALL "
                     "SELECT owner_id FROM moderation_actions WHERE id = $2 UNION ALL "
-                    "SELECT user_id FROM user_roles WHERE user_id = $3",
+                    "SELECT user_id FROM user_roles WHERE user_id = $3 UNION ALL "
+                    "SELECT owner_id FROM lifecycle_schedule WHERE owner_id = $3 UNION ALL "
+                    "SELECT user_id FROM data_exports WHERE user_id = $3",
                     reported.id,
                     action.id,
                     owner,
@@ -235,13 +247,16 @@ async def test_moving_a_logical_shard_under_load_loses_and_duplicates_no_user(
                 await conn.close()
             for row in rows:
                 counts[row["user_id"]] = counts.get(row["user_id"], 0) + 1
-        # Each user exactly once, on one database; the owner's report, action and role too.
-        assert counts == {u.id: 4 if u.id == owner else 1 for u in everyone}
+        # Each user exactly once, on one database; the owner's report, action, role, waiting
+        # deletion and export too.
+        assert counts == {u.id: 6 if u.id == owner else 1 for u in everyone}
         assert all(serving.map.physical_for_id(u.id) == target for u in on_shard)
         assert await sessions.revoked_families([family]) == [True]  # moved with the shard
         assert await moderation.open_reports(TargetKind.USER, owner, owner, 10) == [reported]
         assert await moderation.actions_page(1, before=action.id + 1) == [action]
         assert await moderation.roles(owner) == {"moderator"}
+        assert await lifecycle.get(LifecycleKind.ACCOUNT, owner, owner) == deleted
+        assert await lifecycle.export_of(owner) == export
         await moderation.resolve(TargetKind.USER, owner, owner, "dismiss", utcnow())
         await moves.move_logical_shard(mover, logical, source, grace_s=0.5)  # put it back
     finally:

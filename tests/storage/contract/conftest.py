@@ -100,6 +100,7 @@ ENGINES: dict[str, list[str]] = {
     "users": ["sqlite", "postgresql"],
     "sessions": ["sqlite", "postgresql"],
     "moderation": ["sqlite", "postgresql"],
+    "lifecycle": ["sqlite", "postgresql"],
     "tweets": ["sqlite", "cassandra"],
     "timelines": ["sqlite", "cassandra", "sqlite+redis"],
     "graph": ["sqlite", "cassandra", "sqlite+redis"],
@@ -166,6 +167,7 @@ def _port_fixture(port: str, name: str) -> Any:
 user_store = _port_fixture("users", "user_store")
 session_store = _port_fixture("sessions", "session_store")
 moderation_store = _port_fixture("moderation", "moderation_store")
+lifecycle_store = _port_fixture("lifecycle", "lifecycle_store")
 tweet_store = _port_fixture("tweets", "tweet_store")
 timeline_store = _port_fixture("timelines", "timeline_store")
 follow_graph = _port_fixture("graph", "follow_graph")

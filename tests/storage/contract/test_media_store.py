@@ -110,3 +110,77 @@ async def test_a_signed_url_is_only_good_for_its_own_key(
     download = await media_store.download_url(key, 300)
     response = await media_http.get(download.replace(key, other))
     assert 400 <= response.status_code < 500
+
+
+# Archives and housekeeping: cold objects (`put(cold=True)`, under `cold/` keys), removal of
+# many objects at once, and listing a prefix (the lifecycle's cold tier and data exports).
+
+
+async def test_a_cold_object_reads_like_any_other(
+    media_store: MediaStore, unique: Callable[[str], str], request: pytest.FixtureRequest
+) -> None:
+    key = f"cold/contract/{unique('author')}/2025-01.jsonl.gz"
+    data = b"\x1f\x8b archived tweets"
+    await media_store.put(key, data, "application/gzip", cold=True)
+    assert await media_store.get(key) == data
+    assert await media_store.head(key) == StoredObject(key, len(data), "application/gzip")
+    await media_store.put(key, b"rewritten", "application/gzip", cold=True)
+    assert await media_store.get(key) == b"rewritten"
+    if request.node.callspec.params["media_store"] == "s3":
+        # Glacier Instant Retrieval: the cheapest class that still reads at once.
+        client, bucket = media_store._client, media_store._bucket  # type: ignore[attr-defined]
+        head = await client.head_object(Bucket=bucket, Key=key)
+        assert head["StorageClass"] == "GLACIER_IR"
+        hot = key.replace("cold/", "contract/")
+        await media_store.put(hot, data, "application/gzip")
+        assert (await client.head_object(Bucket=bucket, Key=hot)).get("StorageClass") in (
+            None,
+            "STANDARD",
+        )
+
+
+async def test_delete_many_removes_those_objects_and_ignores_missing_ones(
+    media_store: MediaStore, unique: Callable[[str], str]
+) -> None:
+    prefix = f"contract/{unique('gone')}"
+    kept, *removed = [f"{prefix}/{name}" for name in ("kept", "a", "b/c")]
+    cold = f"cold/{prefix}/archive.jsonl.gz"
+    for key in (kept, *removed):
+        await media_store.put(key, b"x", "text/plain")
+    await media_store.put(cold, b"y", "application/gzip", cold=True)
+    await media_store.delete_many([*removed, cold, f"{prefix}/never-there"])
+    assert [await media_store.get(key) for key in (*removed, cold)] == [None, None, None]
+    assert await media_store.head(removed[0]) is None
+    assert await media_store.get(kept) == b"x"
+    await media_store.delete_many([*removed, cold])  # again: nothing to do
+    await media_store.delete_many([])
+    with pytest.raises(ValueError):
+        await media_store.delete_many([kept, "../escape"])
+    assert await media_store.get(kept) == b"x"
+
+
+@pytest.mark.parametrize("tier", ["contract", "cold/contract"])
+async def test_keys_lists_a_prefix_in_order_strictly_after(
+    media_store: MediaStore, unique: Callable[[str], str], tier: str
+) -> None:
+    prefix = f"{tier}/{unique('listed')}/"
+    names = ["b", "a/1", "a/2", "c.zip", "a-b", "z/y/x"]
+    for name in names:
+        await media_store.put(prefix + name, b"x", "text/plain", cold=tier.startswith("cold"))
+    await media_store.put(prefix.rstrip("/") + "-beside/no", b"x", "text/plain")  # not under it
+    expected = sorted(prefix + name for name in names)
+    assert await media_store.keys(prefix, 100) == expected
+    paged: list[str] = []
+    after = None
+    while page := await media_store.keys(prefix, 2, after):
+        assert len(page) <= 2
+        paged += page
+        after = page[-1]
+    assert paged == expected
+    assert await media_store.keys(prefix, 3, expected[1]) == expected[2:5]
+    assert await media_store.keys(prefix + "a/", 100) == [prefix + "a/1", prefix + "a/2"]
+    assert await media_store.keys(prefix, 0) == []
+    assert await media_store.keys(prefix, 10, expected[-1]) == []
+    assert await media_store.keys(f"{tier}/{unique('empty')}/", 10) == []
+    await media_store.delete_many(expected[:2])
+    assert await media_store.keys(prefix, 100) == expected[2:]
