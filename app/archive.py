@@ -18,19 +18,33 @@ the store misses, and a profile page reaching past the store goes on into it (`a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gzip
 import heapq
 import json
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from app import codec
-from storage.ports import MediaStore, Position, TimelineStore, TweetStore
+from storage.errors import Unavailable
 from storage.records import ArchivedTweet, TimelineEntry, TimelineKind, TweetRecord
+
+if TYPE_CHECKING:
+    from storage.ports import Position
+    from storage.registry import Stores
 
 PREFIX = "cold/tweets/"
 CONTENT_TYPE = "application/gzip"
+# A month's archive is rewritten whole, so its writers (a pass moving tweets in, a deletion
+# thawing one out, a purge) take turns: a lock in the cache, given up when done or after
+# LOCK_TTL_S (a writer that died); a writer waits for it at most LOCK_WAIT_S.
+LOCK_TTL_S = 30.0
+LOCK_WAIT_S = 10.0
+LOCK_POLL_S = 0.02
 
 Month = tuple[int, str]  # (author id, YYYY-MM)
 
@@ -62,10 +76,11 @@ def _decode(data: bytes) -> dict[int, TweetRecord]:
 
 
 class ColdArchive:
-    def __init__(self, tweets: TweetStore, timelines: TimelineStore, media: MediaStore) -> None:
-        self._tweets = tweets
-        self._timelines = timelines
-        self._media = media
+    def __init__(self, stores: Stores) -> None:
+        self._tweets = stores.tweets
+        self._timelines = stores.timelines
+        self._media = stores.media
+        self._cache = stores.cache
 
     # Reads
 
@@ -91,6 +106,11 @@ class ColdArchive:
             held[(p.author_id, p.month)].get(tweet_id) if (p := pointers.get(tweet_id)) else None
             for tweet_id in ids
         ]
+
+    async def month(self, author_id: int, month: str) -> list[TweetRecord]:
+        """One month's archive of the author, newest first (a reindex reads them all)."""
+        held = await self._read(author_id, month)
+        return sorted(held.values(), key=lambda t: (t.created_at, t.id), reverse=True)
 
     async def authored(
         self, author_id: int, limit: int, after: Position | None = None
@@ -135,17 +155,18 @@ class ColdArchive:
         pass."""
         kept: list[TweetRecord] = []
         for (author_id, month), group in _by_month(tweets).items():
-            held = await self._read(author_id, month)
-            held.update({tweet.id: tweet for tweet in group})
-            await self._write(author_id, month, held)
-            written = await self._read(author_id, month)
-            kept += [tweet for tweet in group if tweet.id in written]
-        if not kept:
-            return kept
-        await self._tweets.add_archived([_pointer(tweet) for tweet in kept])
-        for author_id, entries in _entries_by_author(kept).items():
-            await self._timelines.remove(TimelineKind.AUTHOR, [author_id], entries)
-        await self._tweets.drop_rows([tweet.id for tweet in kept])
+            async with self._holding(author_id, month):
+                held = await self._read(author_id, month)
+                held.update({tweet.id: tweet for tweet in group})
+                await self._write(author_id, month, held)
+                written = await self._read(author_id, month)
+                moved = [tweet for tweet in group if tweet.id in written]
+                if moved:
+                    await self._tweets.add_archived([_pointer(tweet) for tweet in moved])
+                    entries = [_entry(tweet) for tweet in moved]
+                    await self._timelines.remove(TimelineKind.AUTHOR, [author_id], entries)
+                    await self._tweets.drop_rows([tweet.id for tweet in moved])
+            kept += moved
         return kept
 
     async def thaw(self, ids: Sequence[int]) -> list[TweetRecord]:
@@ -158,16 +179,17 @@ class ColdArchive:
             groups[(pointer.author_id, pointer.month)].append(pointer)
         thawed: list[TweetRecord] = []
         for (author_id, month), group in groups.items():
-            held = await self._read(author_id, month)
-            back = [held[p.tweet_id] for p in group if p.tweet_id in held]
-            await self._tweets.put_back(back)
-            for tweet in back:
-                await self._timelines.push(TimelineKind.AUTHOR, [author_id], _entry(tweet))
-                del held[tweet.id]
-            await self._write(author_id, month, held)
-            await self._tweets.remove_archived(group)
-            if not held:
-                await self._tweets.remove_archived_months(author_id, [month])
+            async with self._holding(author_id, month):
+                held = await self._read(author_id, month)
+                back = [held[p.tweet_id] for p in group if p.tweet_id in held]
+                await self._tweets.put_back(back)
+                for tweet in back:
+                    await self._timelines.push(TimelineKind.AUTHOR, [author_id], _entry(tweet))
+                    del held[tweet.id]
+                await self._write(author_id, month, held)
+                await self._tweets.remove_archived(group)
+                if not held:
+                    await self._tweets.remove_archived_months(author_id, [month])
             thawed += back
         return thawed
 
@@ -187,12 +209,29 @@ class ColdArchive:
         before their file, and the month last, so a rerun after a crash finishes the job."""
         months = await self._tweets.archived_months(author_id)
         for month in months:
-            held = await self._read(author_id, month)
-            await self._tweets.remove_archived([ArchivedTweet(i, author_id, month) for i in held])
-            await self._media.delete_many([archive_key(author_id, month)])
+            async with self._holding(author_id, month):
+                held = await self._read(author_id, month)
+                pointers = [ArchivedTweet(i, author_id, month) for i in held]
+                await self._tweets.remove_archived(pointers)
+                await self._media.delete_many([archive_key(author_id, month)])
         await self._tweets.remove_archived_months(author_id, months)
         while strays := await self._media.keys(f"{PREFIX}{author_id}/", 100):
             await self._media.delete_many(strays)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, author_id: int, month: str) -> AsyncIterator[None]:
+        """This month's archive to ourselves (see LOCK_TTL_S): UNAVAILABLE if another writer
+        keeps it past LOCK_WAIT_S, and the caller's work is left for a retry."""
+        key = f"archive:lock:{author_id}:{month}"
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while await self._cache.incr(key, LOCK_TTL_S) != 1:
+            if time.monotonic() > deadline:
+                raise Unavailable(f"the cold archive {archive_key(author_id, month)} is busy")
+            await asyncio.sleep(LOCK_POLL_S)
+        try:
+            yield
+        finally:
+            await self._cache.delete_many([key])
 
     async def _read(self, author_id: int, month: str) -> dict[int, TweetRecord]:
         data = await self._media.get(archive_key(author_id, month))
@@ -212,10 +251,3 @@ def _by_month(tweets: Iterable[TweetRecord]) -> dict[Month, list[TweetRecord]]:
     for tweet in tweets:
         groups[(tweet.user_id, month_of(tweet.created_at))].append(tweet)
     return groups
-
-
-def _entries_by_author(tweets: Iterable[TweetRecord]) -> dict[int, list[TimelineEntry]]:
-    entries: dict[int, list[TimelineEntry]] = defaultdict(list)
-    for tweet in tweets:
-        entries[tweet.user_id].append(_entry(tweet))
-    return entries

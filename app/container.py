@@ -194,7 +194,7 @@ def build(settings: Settings, stores: Stores) -> Chirp:
     # Other processes keep L1 copies only when the cache is shared: tell them what changed.
     invalidation = Invalidation(stores.events) if stores.cache.shared else None
     announce = invalidation.announce if invalidation is not None else None
-    archive = ColdArchive(stores.tweets, stores.timelines, stores.media)
+    archive = ColdArchive(stores)
     tweet_cache: ReadThrough[TweetRecord] = ReadThrough(
         prefix="tweet",
         fetch_many=archive.fetch_many,  # archived tweets too: a miss of the store reads cold

@@ -156,7 +156,7 @@ class AccountPurge:
         self._stores = deps.stores
         self._user_id = user_id
         self._corrections = Corrections(deps)
-        self._archive = ColdArchive(deps.stores.tweets, deps.stores.timelines, deps.stores.media)
+        self._archive = ColdArchive(deps.stores)
 
     async def __call__(self) -> None:
         await self._archive.thaw_author(self._user_id)  # its cold tweets, back to be purged

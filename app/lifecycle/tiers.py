@@ -68,7 +68,7 @@ class ArchiveCold:
     def __init__(self, deps: LifecycleDeps) -> None:
         self._deps = deps
         stores = deps.stores
-        self._archive = ColdArchive(stores.tweets, stores.timelines, stores.media)
+        self._archive = ColdArchive(stores)
 
     async def __call__(self, now: datetime, tally: Tally) -> None:
         cutoff = now - timedelta(seconds=self._deps.thresholds.cold_s)

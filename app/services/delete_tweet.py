@@ -37,7 +37,7 @@ class DeleteTweet:
         self._jobs = jobs
         self._tweet_cache = tweet_cache
         self._grace = timedelta(seconds=grace_s)
-        self._archive = ColdArchive(stores.tweets, stores.timelines, stores.media)
+        self._archive = ColdArchive(stores)
 
     async def __call__(self, viewer_id: int, tweet_id: int) -> TweetRecord:
         [tweet] = await self._stores.tweets.get_many([tweet_id])

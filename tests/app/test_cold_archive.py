@@ -5,6 +5,7 @@ an author's archives behind."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -54,7 +55,7 @@ def _entry(tweet: TweetRecord) -> TimelineEntry:
 
 
 def _archive(stores: Stores) -> ColdArchive:
-    return ColdArchive(stores.tweets, stores.timelines, stores.media)
+    return ColdArchive(stores)
 
 
 async def test_a_rerun_of_a_move_that_died_midway_changes_nothing(stores: Stores) -> None:
@@ -110,3 +111,23 @@ async def test_thaw_author_and_remove_author_leave_no_archive(stores: Stores) ->
     assert await stores.tweets.archived_months(removed_author) == []
     for author in (thawed_author, removed_author):
         assert await stores.media.keys(f"cold/tweets/{author}/", 10) == []
+
+
+async def test_moves_and_thaws_of_one_month_at_once_lose_nothing(stores: Stores) -> None:
+    """A pass moving tweets into a month while a deletion thaws one of it out: each rewrites
+    the month's file whole, so they take turns, and every tweet ends up in exactly one
+    place."""
+    author = SnowflakeGenerator(11).next_id()
+    tweets = await _posted(stores, author, [0] * 8)  # one month
+    ids = [t.id for t in tweets]
+    archive = _archive(stores)
+    await archive.move(tweets[:4])
+    await asyncio.gather(
+        archive.thaw(ids[:1]),
+        archive.move(tweets[4:6]),
+        archive.thaw(ids[1:2]),
+        archive.move(tweets[6:]),
+    )
+    primary, cold = await stores.tweets.get_many(ids), await archive.get_many(ids)
+    assert primary == tweets[:2] + [None] * 6
+    assert cold == [None] * 2 + tweets[2:]
