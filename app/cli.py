@@ -1,5 +1,5 @@
 """`chirp serve | worker | migrate | seed | reindex | shards move | users | lifecycle run |
-print-schema`."""
+backup | print-schema`."""
 
 from __future__ import annotations
 
@@ -171,6 +171,52 @@ async def _lifecycle() -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    """`chirp backup create | list | prune | restore --to TIME` (app/backup/)."""
+    from datetime import UTC, datetime
+
+    from tqdm import tqdm
+
+    from app.backup import BackupError, Backups, reconcile_restored
+
+    try:
+        backups = Backups(from_env())
+        if args.backup_command == "create":
+            with tqdm(desc="backup", unit="file") as bar:
+                taken = backups.create(bar.update)
+            print(f"backup {taken.name} taken: {_parts_summary(taken.parts)}")
+        elif args.backup_command == "list":
+            for backup in backups.sets():
+                print(
+                    f"{backup.name}  {backup.taken_at.isoformat()}  {_parts_summary(backup.parts)}"
+                )
+        elif args.backup_command == "prune":
+            removed = backups.prune()
+            print(f"{len(removed)} set(s) pruned, {len(backups.sets())} kept")
+            for backup in removed:
+                print(f"pruned {backup.name}")
+        else:
+            to = datetime.fromisoformat(args.to)
+            to = to if to.tzinfo is not None else to.replace(tzinfo=UTC)
+            with tqdm(desc="restore", unit="file") as bar:
+                restored = backups.restore(to, bar.update)
+            settings = from_env()
+            jobs, counts = asyncio.run(reconcile_restored(settings, restored))
+            print(f"{jobs} job(s) rebuilt, {counts} count(s) corrected")
+            print(f"restored {restored.name}, the newest set at or before {to.isoformat()}")
+    except BackupError as error:
+        print(f"chirp backup: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _parts_summary(parts: dict[str, dict[str, object]]) -> str:
+    return ", ".join(
+        f"{name} ({', '.join(f'{k} {v}' for k, v in sorted(info.items()) if k != 'file')})"
+        for name, info in parts.items()
+    )
+
+
 def _print_schema(args: argparse.Namespace) -> int:
     from schema.schema import printed_schema
 
@@ -216,6 +262,15 @@ def main(argv: list[str] | None = None) -> int:
     lifecycle = commands.add_parser("lifecycle", help="the data lifecycle (purges, tiers)")
     lifecycle_commands = lifecycle.add_subparsers(dest="lifecycle_command", required=True)
     lifecycle_commands.add_parser("run", help="run one pass of every step now")
+    backup = commands.add_parser("backup", help="backup sets of every store, and restores")
+    backup_commands = backup.add_subparsers(dest="backup_command", required=True)
+    backup_commands.add_parser("create", help="take a backup set now")
+    backup_commands.add_parser("list", help="the backup sets, oldest first")
+    backup_commands.add_parser("prune", help="remove the sets the retention schedule lets go")
+    restore = backup_commands.add_parser("restore", help="restore the newest set at or before TIME")
+    restore.add_argument(
+        "--to", required=True, help="ISO time, UTC unless it says (2026-12-04T10:15)"
+    )
     printer = commands.add_parser("print-schema", help="print the GraphQL SDL")
     printer.add_argument("--output", "-o")
     args = parser.parse_args(argv)
@@ -236,6 +291,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_users(args))
     if args.command == "lifecycle":
         return asyncio.run(_lifecycle())
+    if args.command == "backup":
+        return _backup(args)
     return _print_schema(args)
 
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from app import codec
 from app.archive import ColdArchive
+from app.backup.schedule import BackupSchedule
 from app.ids import SnowflakeGenerator
 from app.invalidation import Invalidation
 from app.jobs import STREAMS, Jobs, build_handlers
@@ -16,6 +17,7 @@ from app.lifecycle import LifecycleDeps, LifecycleRunner
 from app.live import LiveEvents
 from app.policy import Gate
 from app.readthrough import ReadThrough
+from app.reconcile import Reconcile
 from app.services import accounts, moderation, safety
 from app.services.bookmarks import BookmarkTweet, UnbookmarkTweet
 from app.services.celebrities import Celebrities
@@ -87,7 +89,10 @@ class Chirp:
             concurrency=concurrency or self.settings.worker_concurrency,
             name=name,
             reclaim_idle_s=self.settings.reclaim_idle_s,
-            periodic=[self.views, self.lifecycle],
+            periodic=[self.views, self.lifecycle, BackupSchedule(self.settings, self.stores.cache)],
+            on_lost=Reconcile(
+                self.stores, Jobs(self.stores.queues), self.settings.reconcile_window_s
+            ),
         )
 
 

@@ -18,6 +18,9 @@ class Metrics:
         self.jobs: Counter[tuple[str, str]] = Counter()  # by (kind, outcome)
         self.views: Counter[str] = Counter()  # by stage: see app/views.py
         self.lifecycle: Counter[tuple[str, str]] = Counter()  # by (step, outcome)
+        self.streams_lost: Counter[str] = Counter()  # job streams found gone, by stream
+        self.reconciled: Counter[str] = Counter()  # jobs enqueued again after that, by stream
+        self.backups: Counter[str] = Counter()  # scheduled backup sets: taken, pruned, failed
 
     def render(self, backlogs: Mapping[str, Backlog | None] | None = None) -> str:
         """`backlogs`: each job stream's backlog now (None: its queue did not answer)."""
@@ -30,6 +33,27 @@ class Metrics:
             lines, "chirp_store_calls_total", "Store and cache calls", "method", self.store_calls
         )
         _family(lines, "chirp_views_total", "Tweet views by stage", "stage", self.views)
+        _family(
+            lines,
+            "chirp_job_streams_lost_total",
+            "Job streams found gone (their Redis lost them), by stream",
+            "stream",
+            self.streams_lost,
+        )
+        _family(
+            lines,
+            "chirp_jobs_reconciled_total",
+            "Jobs enqueued again after their stream was lost, by stream",
+            "stream",
+            self.reconciled,
+        )
+        _family(
+            lines,
+            "chirp_backups_total",
+            "Scheduled backup sets by outcome",
+            "outcome",
+            self.backups,
+        )
         lines += [
             "# HELP chirp_jobs_total Background jobs by outcome",
             "# TYPE chirp_jobs_total counter",

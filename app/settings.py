@@ -77,6 +77,14 @@ class Lifecycle:
 
 
 @dataclass(frozen=True)
+class Backup:
+    """Where backup sets go and how often the worker takes one (app/backup/)."""
+
+    url: str = ""  # empty: file:///<CHIRP_DATA_DIR>/backups
+    every_s: float = 900.0  # the recovery point: at most this much is lost; 0: only by hand
+
+
+@dataclass(frozen=True)
 class Settings:
     users_url: str = DEFAULT_DB
     tweets_url: str = DEFAULT_DB
@@ -95,6 +103,7 @@ class Settings:
     pg_pool_min: int = 1
     pg_pool_max: int = 10
     reclaim_idle_s: int = 4
+    reconcile_window_s: float = 3600.0  # a lost job stream's jobs are rebuilt this far back
     access_token_ttl_s: int = 15 * 60
     refresh_token_ttl_s: int = 30 * 24 * 3600
     run_workers: bool = True
@@ -106,6 +115,7 @@ class Settings:
     view_flush_s: float = 2.0  # buffered views are written to the counters this often
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     limits: Limits = field(default_factory=Limits)
+    backup: Backup = field(default_factory=Backup)
 
     @property
     def production(self) -> bool:
@@ -152,6 +162,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         pg_pool_min=max(0, _int(env, "CHIRP_PG_POOL_MIN", 1)),
         pg_pool_max=max(1, _int(env, "CHIRP_PG_POOL_MAX", 10)),
         reclaim_idle_s=max(1, _int(env, "CHIRP_RECLAIM_IDLE_S", 4)),
+        reconcile_window_s=max(0.0, _float(env, "CHIRP_RECONCILE_WINDOW_S", 3600.0)),
         access_token_ttl_s=_int(env, "CHIRP_ACCESS_TOKEN_TTL", 15 * 60),
         run_workers=env.get("CHIRP_RUN_WORKERS", "1") not in ("0", "false", "no"),
         public_base_url=env.get("CHIRP_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
@@ -160,6 +171,10 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         notification_group_window_s=max(1, _int(env, "CHIRP_NOTIFICATION_GROUP_WINDOW_S", 86400)),
         view_window_s=max(0, _int(env, "CHIRP_VIEW_WINDOW_S", 6 * 3600)),
         view_flush_s=max(0.05, _float(env, "CHIRP_VIEW_FLUSH_S", 2.0)),
+        backup=Backup(
+            url=env.get("CHIRP_BACKUP_URL", ""),
+            every_s=max(0.0, _float(env, "CHIRP_BACKUP_EVERY_S", 900.0)),
+        ),
         lifecycle=Lifecycle(
             tweet_grace_s=max(0.0, _float(env, "CHIRP_TWEET_GRACE_S", 30 * DAY_S)),
             account_cancel_s=max(0.0, _float(env, "CHIRP_ACCOUNT_CANCEL_S", 30 * DAY_S)),

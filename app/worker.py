@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 from app.jobs.base import JobHandler
@@ -75,6 +75,7 @@ class Worker:
         name: str | None = None,
         reclaim_idle_s: float = RECLAIM_IDLE_S,
         periodic: Sequence[Periodic] = (),
+        on_lost: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         name = name or consumer_name()
         self.periodic = list(periodic)
@@ -85,6 +86,8 @@ class Worker:
                 name=name,
                 concurrency=concurrency,
                 reclaim_idle_s=reclaim_idle_s,
+                stream=stream,
+                on_lost=on_lost,
             )
             for stream in streams
         ]
@@ -99,11 +102,22 @@ class Worker:
         """Run jobs until no stream has any ready (`chirp worker --once`, seeding, tests);
         returns how many ran. `progress` hears of jobs as they are taken."""
         total = 0
-        while taken := sum(await asyncio.gather(*(c.drain(progress) for c in self.consumers))):
+        while taken := sum(await self._drain_each(progress)):
             total += taken
         for work in self.periodic:
             await work.flush()
         return total
+
+    async def _drain_each(self, progress: Callable[[int], object] | None) -> list[int]:
+        """One drain of every stream at once; a stream that fails raises only once every
+        other one is done (none goes on running behind the caller's back)."""
+        done = await asyncio.gather(
+            *(c.drain(progress) for c in self.consumers), return_exceptions=True
+        )
+        for result in done:
+            if isinstance(result, BaseException):
+                raise result
+        return [int(taken) for taken in done]  # type: ignore[arg-type]
 
 
 class StreamConsumer:
@@ -115,8 +129,13 @@ class StreamConsumer:
         name: str,
         concurrency: int,
         reclaim_idle_s: float,
+        stream: str = "",
+        on_lost: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self._queue = queue
+        self._stream = stream
+        self._on_lost = on_lost
+        self._rebuilding: asyncio.Task[object] | None = None
         self._handlers = handlers
         self._name = name
         self._concurrency = max(1, concurrency)
@@ -140,6 +159,7 @@ class StreamConsumer:
                 try:
                     if loop.time() >= next_reclaim:
                         await self._queue.reclaim(self._reclaim_idle_s)
+                        self._check_lost()
                         next_reclaim = loop.time() + min(RECLAIM_EVERY_S, self._reclaim_idle_s / 4)
                     if drain_spool is not None and loop.time() >= next_spool_drain:
                         # Jobs spooled while the shared queue was down: a look each second,
@@ -152,17 +172,52 @@ class StreamConsumer:
                     await asyncio.sleep(1.0)
         finally:
             await self._settle()
+            if self._rebuilding is not None:
+                await asyncio.gather(self._rebuilding, return_exceptions=True)
 
     async def drain(self, progress: Callable[[int], object] | None = None) -> int:
-        """Take and run everything ready now; returns how many jobs it took."""
+        """Take and run everything ready now (the jobs of a lost stream rebuilt too);
+        returns how many jobs it took."""
         taken = 0
+        drain_spool = getattr(self._queue, "drain_spool", None)
         async with self._renewing():
-            while batch := await self._take(0.0):
+            while True:
+                if drain_spool is not None:
+                    await drain_spool()  # what was spooled while Redis was away goes too
+                batch = await self._take(0.0)
+                if not batch and self._rebuilding is not None:
+                    rebuilding, self._rebuilding = self._rebuilding, None
+                    await rebuilding
+                    continue
+                if not batch:
+                    break
                 taken += batch
                 if progress is not None:
                     progress(batch)
             await self._settle()
         return taken
+
+    def _check_lost(self) -> None:
+        """The stream vanished (its Redis restarted empty): its jobs are gone. Said loudly,
+        counted, and rebuilt in the background (app/reconcile.py)."""
+        if not self._queue.lost():
+            return
+        METRICS.streams_lost[self._stream] += 1
+        log.error(
+            "job stream %r was lost (Redis restarted without its data): every job it held is "
+            "gone; rebuilding them from the stores",
+            self._stream,
+        )
+        if self._on_lost is not None and (self._rebuilding is None or self._rebuilding.done()):
+            self._rebuilding = asyncio.create_task(self._rebuild())
+
+    async def _rebuild(self) -> object:
+        assert self._on_lost is not None
+        try:
+            return await self._on_lost(self._stream)
+        except Exception:
+            log.exception("could not rebuild the jobs of the lost stream %r", self._stream)
+            raise
 
     @contextlib.asynccontextmanager
     async def _renewing(self) -> AsyncIterator[None]:
@@ -198,6 +253,7 @@ class StreamConsumer:
         # With work in flight, look without blocking long: a finished call frees a slot.
         wait = wait_s if not self._in_flight else min(wait_s, 0.05)
         jobs = await self._queue.reserve(self._name, min(MAX_RESERVE, free * self._max_batch), wait)
+        self._check_lost()
         for chunk in self._chunks(jobs):
             task = asyncio.create_task(self._run(chunk))
             self._in_flight.add(task)

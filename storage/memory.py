@@ -326,6 +326,9 @@ class InProcessJobQueue:
         dead = [queued.job for queued in self._jobs.values() if queued.status == "dead"]
         return dead[:limit]
 
+    def lost(self) -> bool:
+        return False
+
     async def backlog(self) -> Backlog:
         waiting = [queued.enqueued_at for queued in self._jobs.values() if queued.status != "dead"]
         oldest = self._clock() - min(waiting) if waiting else 0.0

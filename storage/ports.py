@@ -653,6 +653,12 @@ class JobQueue(Protocol):
         """Jobs enqueued and not yet acknowledged (dead ones excluded), and the age of the
         oldest of them (0 when there are none)."""
 
+    def lost(self) -> bool:
+        """Whether the stream was found gone since the last call: its engine lost it (a
+        Redis that restarted empty) while this process was using it, so the jobs it held
+        are gone and the caller must rebuild them (app/reconcile.py). Durable engines never
+        lose a stream: False."""
+
 
 class JobQueues(Protocol):
     """The job streams of one engine, by name (e.g. "delivery", "indexing")."""

@@ -72,6 +72,9 @@ class SpoolingJobQueue:
     async def dead_letters(self, limit: int) -> list[Job]:
         return await self._shared.dead_letters(limit)
 
+    def lost(self) -> bool:
+        return self._shared.lost()
+
     async def backlog(self) -> Backlog:
         """The shared stream's backlog plus what waits in the spool."""
         shared = await self._shared.backlog()

@@ -43,15 +43,25 @@ class RedisJobQueue:
         self._max_attempts = max_attempts
         self._entries: dict[str, str] = {}  # job id -> stream entry id, for jobs reserved here
         self._group_ready = False
+        self._lost = False
 
     async def ensure_group(self) -> None:
+        """Create the consumer group (and the stream) unless it exists. Creating it again
+        after this process had it means Redis lost the stream: `lost` says so, once. Of
+        several processes that notice, only the one whose create succeeds reports it."""
         async with redis_errors("create group"):
             try:
                 await self._client.xgroup_create(self._stream, GROUP, id="0", mkstream=True)
             except ResponseError as error:
                 if "BUSYGROUP" not in str(error):
                     raise
+            else:
+                self._lost = self._lost or self._group_ready
         self._group_ready = True
+
+    def lost(self) -> bool:
+        lost, self._lost = self._lost, False
+        return lost
 
     async def enqueue(self, kind: str, payload: Mapping[str, Any]) -> str:
         async with redis_errors("enqueue"):

@@ -165,6 +165,9 @@ class SqliteJobQueue:
             for row in rows
         ]
 
+    def lost(self) -> bool:
+        return False
+
     async def backlog(self) -> Backlog:
         async with self._db.read() as tx:
             row = await tx.row(

@@ -37,6 +37,8 @@ def chirp_env(settings: Settings, **extra: str) -> dict[str, str]:
             "CHIRP_COLD_S": str(lifecycle.cold_s),
             "CHIRP_EXPORT_TTL_S": str(lifecycle.export_ttl_s),
             "CHIRP_LIFECYCLE_BATCH": str(lifecycle.batch),
+            "CHIRP_BACKUP_URL": settings.backup.url,
+            "CHIRP_BACKUP_EVERY_S": str(settings.backup.every_s),
         }
     )
     env.update(extra)
