@@ -3,9 +3,9 @@
 
 A set is a folder of the backup repository named by the UTC second it was started
 (`20261204T101500Z/`), with one part per engine and a `manifest.json` written last: a set
-without its manifest is an unfinished one, never listed, never restored, and removed by the
-next prune. `CHIRP_BACKUP_URL` names the repository (a `backups` folder in `CHIRP_DATA_DIR`
-by default).
+without its manifest is an unfinished one, never listed, never restored, and removed by a
+prune once it is an hour old. `CHIRP_BACKUP_URL` names the repository (a `backups` folder
+in `CHIRP_DATA_DIR` by default).
 
 The parts on the embedded default:
 
@@ -42,6 +42,7 @@ from storage.sqlite.database import path_from_url
 MANIFEST = "manifest.json"
 STAMP = "%Y%m%dT%H%M%SZ"
 RESTORE_MARGIN = timedelta(minutes=1)  # reconciled before a restored set's start
+ABANDONED_AFTER = timedelta(hours=1)  # an unfinished set older than this is removed
 PAGES_PER_STEP = 256  # SQLite backup API pages copied per step (the writer goes on between)
 
 Progress = Callable[[int], object] | None
@@ -124,12 +125,16 @@ class Backups:
 
     def prune(self, now: datetime | None = None) -> list[BackupSet]:
         """Remove the sets the schedule lets go, and unfinished ones; returns those removed."""
+        now = now or datetime.now(UTC)
         sets = self.sets()
-        going = set(pruned([s.taken_at for s in sets], now or datetime.now(UTC)))
+        going = set(pruned([s.taken_at for s in sets], now))
         removed = [s for s in sets if s.taken_at in going]
         finished = {s.name for s in sets}
+        going_names = {s.name for s in removed}
         for folder in sorted(self._root.iterdir()) if self._root.exists() else []:
-            if folder.name not in finished or folder.name in {s.name for s in removed}:
+            if folder.name in going_names or (
+                folder.name not in finished and _abandoned(folder.name, now)
+            ):
                 shutil.rmtree(folder)
         return removed
 
@@ -272,6 +277,16 @@ def _online_copy(source: Path, target: Path, progress: Progress) -> None:
         src.backup(dst, pages=PAGES_PER_STEP, progress=step)
     if progress is not None:
         progress(1)
+
+
+def _abandoned(name: str, now: datetime) -> bool:
+    """An unfinished set started over ABANDONED_AFTER ago (a younger one may be being
+    taken right now by another process)."""
+    try:
+        started = datetime.strptime(name, STAMP).replace(tzinfo=UTC)
+    except ValueError:
+        return False  # not a set's folder: not ours to remove
+    return now - started > ABANDONED_AFTER
 
 
 def _files(root: Path) -> Sequence[Path]:

@@ -12,12 +12,12 @@ import asyncio
 import shutil
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from app import container
-from app.backup import Backups
+from app.backup import STAMP, Backups
 from app.jobs import STREAMS
 from app.metrics import METRICS
 from app.settings import Backup, Limits, Settings
@@ -172,3 +172,19 @@ def test_the_worker_takes_sets_on_its_schedule_and_prunes(tmp_path: Path) -> Non
     assert 1 <= len(sets) <= 2  # two only if an hour began meanwhile
     assert pruned == taken - len(sets)
     assert all(set(s.parts) == {"sqlite", "media"} for s in sets)
+
+
+def test_prune_removes_an_abandoned_set_but_not_one_being_taken(tmp_path: Path) -> None:
+    settings = drill_settings(tmp_path)
+    asyncio.run(migrate_all(settings))
+    backups = Backups(settings)
+    taken = backups.create()
+    now = datetime.now(UTC)
+    root = tmp_path / "backups"
+    being_taken = root / (now - timedelta(minutes=5)).strftime(STAMP)
+    abandoned = root / (now - timedelta(hours=2)).strftime(STAMP)
+    for folder in (being_taken, abandoned):
+        (folder / "sqlite").mkdir(parents=True)  # parts, and no manifest yet
+    assert backups.prune() == []
+    assert being_taken.exists() and not abandoned.exists()
+    assert backups.sets() == [taken]
