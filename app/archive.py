@@ -154,8 +154,14 @@ class ColdArchive:
         read back first: a tweet a concurrent write lost stays where it is, for the next
         pass."""
         kept: list[TweetRecord] = []
-        for (author_id, month), group in _by_month(tweets).items():
+        for (author_id, month), given in _by_month(tweets).items():
             async with self._holding(author_id, month):
+                # As they are now, under the lock a deletion takes too (`holding`): one
+                # deleted since it was read stays for the grace-period purge.
+                rows = await self._tweets.get_many([tweet.id for tweet in given])
+                group = [row for row in rows if row is not None and not row.is_deleted]
+                if not group:
+                    continue
                 held = await self._read(author_id, month)
                 held.update({tweet.id: tweet for tweet in group})
                 await self._write(author_id, month, held)
@@ -217,6 +223,11 @@ class ColdArchive:
         await self._tweets.remove_archived_months(author_id, months)
         while strays := await self._media.keys(f"{PREFIX}{author_id}/", 100):
             await self._media.delete_many(strays)
+
+    def holding(self, tweet: TweetRecord) -> contextlib.AbstractAsyncContextManager[None]:
+        """The lock of the month archive the tweet would go to: a deletion holds it while
+        it marks the tweet, so a pass never archives the tweet as it was before."""
+        return self._holding(tweet.user_id, month_of(tweet.created_at))
 
     @contextlib.asynccontextmanager
     async def _holding(self, author_id: int, month: str) -> AsyncIterator[None]:

@@ -196,7 +196,10 @@ def _backup(args: argparse.Namespace) -> int:
             for backup in removed:
                 print(f"pruned {backup.name}")
         else:
-            to = datetime.fromisoformat(args.to)
+            try:
+                to = datetime.fromisoformat(args.to)
+            except ValueError:
+                raise BackupError(f"--to {args.to!r} is not a time: use 2026-12-04T10:15") from None
             to = to if to.tzinfo is not None else to.replace(tzinfo=UTC)
             with tqdm(desc="restore", unit="file") as bar:
                 restored = backups.restore(to, bar.update)

@@ -138,7 +138,8 @@ class StreamConsumer:
         self._rebuilding: asyncio.Task[object] | None = None
         self._handlers = handlers
         self._name = name
-        self._concurrency = max(1, concurrency)
+        limits = [getattr(h, "max_concurrency", concurrency) for h in handlers.values()]
+        self._concurrency = max(1, min([concurrency, *limits]))
         self._max_batch = max((h.max_batch for h in handlers.values()), default=1)
         self._reclaim_idle_s = reclaim_idle_s
         self._in_flight: set[asyncio.Task[None]] = set()

@@ -10,7 +10,7 @@ import strawberry
 from app.context import Context
 from app.cursors import decode_id_cursor, decode_position
 from app.errors import Forbidden
-from app.policy import suspended
+from app.policy import deactivated, suspended
 from app.services.safety import relations_page
 from schema.deleted_tweet import DeletedTweetConnection, deleted_tweets
 from schema.engagement import pinned_tweet, tweets_listed
@@ -271,10 +271,15 @@ class User(Node):
 
 
 async def _existing(info: Info, edges: list[RelationEdge]) -> list[RelationEdge]:
-    """Blocks and mutes of accounts still there: a purged account (deleteAccount) may
-    still be muted by others (a mute is not listed by the account muted)."""
+    """Blocks and mutes of accounts still there: a deleted account is hidden (deactivated)
+    and then purged, and others' mutes of it stay (a mute is not listed by the account
+    muted)."""
     users = await info.context.loaders.user_by_id.load_many([e.other_id for e in edges])
-    return [edge for edge, user in zip(edges, users, strict=True) if user is not None]
+    return [
+        edge
+        for edge, user in zip(edges, users, strict=True)
+        if user is not None and not deactivated(user)
+    ]
 
 
 async def named_user(info: Info, user_id: int, named_by: str) -> User:

@@ -43,7 +43,6 @@ MANIFEST = "manifest.json"
 STAMP = "%Y%m%dT%H%M%SZ"
 RESTORE_MARGIN = timedelta(minutes=1)  # reconciled before a restored set's start
 ABANDONED_AFTER = timedelta(hours=1)  # an unfinished set older than this is removed
-PAGES_PER_STEP = 256  # SQLite backup API pages copied per step (the writer goes on between)
 
 Progress = Callable[[int], object] | None
 
@@ -266,15 +265,12 @@ def _parts(settings: Settings) -> dict[str, _Part]:
 
 
 def _online_copy(source: Path, target: Path, progress: Progress) -> None:
-    """SQLite's backup API, a few pages a step: writers of `source` go on meanwhile, and
-    the copy is the file as it was at one moment."""
+    """SQLite's backup API in one step: one read transaction, so the copy is the file as it
+    was at one moment, and in WAL mode writers of `source` go on meanwhile. (Copying a few
+    pages a step would start over at every write by another connection, and never end on a
+    busy server.)"""
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-
-        def step(status: int, remaining: int, total: int) -> None:
-            if progress is not None:
-                progress(0)
-
-        src.backup(dst, pages=PAGES_PER_STEP, progress=step)
+        src.backup(dst)
     if progress is not None:
         progress(1)
 

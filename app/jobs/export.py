@@ -36,6 +36,9 @@ class Export:
     kind: ClassVar[str] = "export"
     stream: ClassVar[str] = EXPORTS
     max_batch: ClassVar[int] = 1
+    # Each build holds its zip in memory: two at a time per worker, whatever
+    # CHIRP_WORKER_CONCURRENCY says for the other streams.
+    max_concurrency: ClassVar[int] = 2
 
     def __init__(self, deps: JobDeps) -> None:
         self._stores = deps.stores
@@ -67,6 +70,9 @@ class Export:
         await self._stores.lifecycle.save_export(
             replace(export, status=ExportStatus.FAILED, finished_at=utcnow())
         )
+        # The export it replaced is gone from the user's view: its archive goes too, rather
+        # than outlive the export's retention.
+        await self._remove_older_archives(export.user_id, None)
 
     async def _export(self, export: DataExport) -> None:
         [user] = await self._users.get_many([export.user_id])
@@ -87,7 +93,7 @@ class Export:
             )
         )
 
-    async def _remove_older_archives(self, user_id: int, key: str) -> None:
+    async def _remove_older_archives(self, user_id: int, key: str | None) -> None:
         """A new export replaces a READY one before it expired: its archive goes now."""
         found = await self._stores.media.keys(f"exports/{user_id}/", limit=100)
         await self._stores.media.delete_many([other for other in found if other != key])

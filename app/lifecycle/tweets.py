@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import ClassVar
 
+from app.archive import ColdArchive
 from app.jobs.base import follower_batches
 from app.jobs.fan_out import timeline_entry
 from app.jobs.retract import out_of_authors_lists
@@ -84,6 +85,7 @@ async def _undo_retweets(deps: LifecycleDeps, tweet_id: int) -> None:
             await stores.engagement.undo_retweet(edge.user_id, tweet_id) for edge in retweeters
         ]
         found = [i for i in undone if i is not None]
+        await ColdArchive(stores).thaw(found)  # retweets in the cold tier go too
         for retweet in await stores.tweets.get_many(found):
             if retweet is not None:
                 await _purge(deps, retweet)

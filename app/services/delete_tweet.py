@@ -50,7 +50,8 @@ class DeleteTweet:
         await self._schedule_purge(tweet)
         if tweet.retweet_of_tweet_id is not None:
             await self._stores.engagement.undo_retweet(viewer_id, tweet.retweet_of_tweet_id)
-        await retract(self._stores, self._jobs, self._tweet_cache, tweet)
+        async with self._archive.holding(tweet):
+            await retract(self._stores, self._jobs, self._tweet_cache, tweet)
         return tweet
 
     async def _thawed(self, viewer_id: int, tweet_id: int) -> TweetRecord | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.archive import ColdArchive
 from app.errors import Forbidden
 from app.ids import SnowflakeGenerator, id_timestamp_ms
 from app.jobs import Jobs
@@ -97,8 +98,11 @@ class UndoRetweet(_Engagement):
         tweet, _ = await self._visible(viewer_id, tweet_id)
         retweet_id = await self._stores.engagement.undo_retweet(viewer_id, tweet.id)
         if retweet_id is not None:
+            archive = ColdArchive(self._stores)
+            await archive.thaw([retweet_id])  # a retweet in the cold tier is undone here too
             [retweet] = await self._stores.tweets.get_many([retweet_id])
             if retweet is not None:
-                await retract(self._stores, self._jobs, self._tweet_cache, retweet)
+                async with archive.holding(retweet):
+                    await retract(self._stores, self._jobs, self._tweet_cache, retweet)
         await self._notify("retweet", viewer_id, tweet.id, utcnow())
         return tweet

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app import text
+from app.archive import ColdArchive
 from app.errors import BadInput, Forbidden, NotFoundError, UserError
 from app.ids import SnowflakeGenerator
 from app.jobs import Jobs
@@ -130,6 +131,7 @@ class Moderation:
         self._ids = ids
         self._tweets = tweet_cache
         self._users = user_cache
+        self._archive = ColdArchive(stores)
 
     async def require_moderator(self, viewer_id: int) -> None:
         if MODERATOR not in await self._stores.moderation.roles(viewer_id):
@@ -210,9 +212,11 @@ class Moderation:
     async def _remove(self, target: Target) -> None:
         if target.kind is not TargetKind.TWEET:
             raise BadInput("REMOVE_TWEET needs a tweet as its target.", argument="action")
-        [tweet] = await self._tweets.get_many([target.id])
+        await self._archive.thaw([target.id])  # an archived tweet is removed where it lives
+        [tweet] = await self._stores.tweets.get_many([target.id])
         if tweet is not None and not tweet.is_deleted:
-            await retract(self._stores, self._jobs, self._tweets, tweet)
+            async with self._archive.holding(tweet):
+                await retract(self._stores, self._jobs, self._tweets, tweet)
 
     async def set_role(self, username: str, role: str, granted: bool) -> bool:
         """For the command line: grant or revoke a role; whether anything changed."""

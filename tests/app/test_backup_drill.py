@@ -188,3 +188,12 @@ def test_prune_removes_an_abandoned_set_but_not_one_being_taken(tmp_path: Path) 
     assert backups.prune() == []
     assert being_taken.exists() and not abandoned.exists()
     assert backups.sets() == [taken]
+
+
+def test_a_restore_to_something_that_is_not_a_time_is_refused(tmp_path: Path) -> None:
+    settings = drill_settings(tmp_path)
+    refused = run_chirp(settings, "backup", "restore", "--to", "yesterday-ish")
+    assert refused.returncode == 2
+    assert "is not a time" in refused.stderr and "Traceback" not in refused.stderr
+    nothing = run_chirp(settings, "backup", "restore", "--to", "2020-01-01T00:00")
+    assert nothing.returncode == 2 and "no backup set" in nothing.stderr

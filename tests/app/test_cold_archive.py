@@ -131,3 +131,16 @@ async def test_moves_and_thaws_of_one_month_at_once_lose_nothing(stores: Stores)
     primary, cold = await stores.tweets.get_many(ids), await archive.get_many(ids)
     assert primary == tweets[:2] + [None] * 6
     assert cold == [None] * 2 + tweets[2:]
+
+
+async def test_a_move_leaves_a_tweet_deleted_since_it_was_read(stores: Stores) -> None:
+    """The pass read the tweets, then the author deleted one (under the month's lock): the
+    move archives only what is still live, and the deleted one stays for its purge."""
+    author = SnowflakeGenerator(12).next_id()
+    kept, deleted = await _posted(stores, author, [0, 0])
+    await stores.tweets.mark_deleted(deleted.id, utcnow())
+    archive = _archive(stores)
+    assert [t.id for t in await archive.move([kept, deleted])] == [kept.id]  # stale snapshot
+    [row] = await stores.tweets.get_many([deleted.id])
+    assert row is not None and row.is_deleted
+    assert await archive.get_many([kept.id, deleted.id]) == [kept, None]

@@ -258,3 +258,20 @@ def test_a_purge_takes_the_cold_archive_of_the_account_too(
     assert call(client, stores.tweets.archived_months(user_id)) == []
     assert call(client, stores.tweets.get_many([tweet])) == [None]
     assert call(client, stores.media.keys(f"cold/tweets/{user_id}/", 10)) == []
+
+
+def test_a_deleted_account_leaves_the_lists_of_who_blocked_or_muted_it(
+    client: GraphQLClient,
+) -> None:
+    ada, cy = client.sign_up(unique("ada")), client.sign_up(unique("cy"))
+    c = cy["accessToken"]
+    client.data("mutation($id: ID!) { block(userId: $id) { id } }", {"id": ada["user"]["id"]}, c)
+    lists = (
+        "{ me { blocked { edges { node { username } } } muted { edges { node { username } } } } }"
+    )
+    client.data("mutation($id: ID!) { mute(userId: $id) { id } }", {"id": ada["user"]["id"]}, c)
+    before = client.data(lists, {}, c)["me"]
+    assert [e["node"]["username"] for e in before["blocked"]["edges"]] == [ada["user"]["username"]]
+    client.data(DELETE, {"p": PASSWORD}, ada["accessToken"])
+    after = client.data(lists, {}, c)["me"]
+    assert after == {"blocked": {"edges": []}, "muted": {"edges": []}}

@@ -306,3 +306,40 @@ def test_chirp_lifecycle_run_archives_from_the_command_line(
     forget_cached(client, [old])
     assert client.data(TWEET, {"id": old["id"]})["tweet"]["text"] == "posted 400 days ago"
     assert utcnow() - created(newer) < timedelta(days=301)
+
+
+def test_a_moderator_removal_and_an_undone_retweet_reach_the_cold_tier(
+    client: GraphQLClient, travel: Any
+) -> None:
+    """A moderator removes an archived tweet, and a user undoes a retweet archived a year
+    ago: both act where the tweet lives, so it vanishes and the counts move."""
+    travel(-400)
+    ada, bob, mod = (client.sign_up(unique(n)) for n in ("ada", "bob", "mod"))
+    a, b = ada["accessToken"], bob["accessToken"]
+    abuse = client.post_tweet(a, "old abuse")
+    liked = client.post_tweet(a, "old and retweeted")
+    client.data("mutation($id: ID!) { retweet(id: $id) { id } }", {"id": liked["id"]}, b)
+    travel(370)
+    settled(client)
+    assert run_pass(client)["cold"]["moved"] == 3  # two tweets and the retweet
+    stores = chirp(client).stores
+    call(client, stores.moderation.grant(int(mod["user"]["databaseId"]), "moderator", utcnow()))
+
+    removed = client.data(
+        """mutation($t: ID!) { resolveReports(targetId: $t, action: REMOVE_TWEET, note: "x") {
+        action } }""",
+        {"t": abuse["id"]},
+        mod["accessToken"],
+    )
+    assert removed["resolveReports"]["action"] == "REMOVE_TWEET"
+    settled(client)
+    forget_cached(client, [abuse])
+    assert client.data(TWEET, {"id": abuse["id"]})["tweet"] is None
+    assert profile_pages(client, ada["user"]["username"]) == ["old and retweeted"]
+
+    bob_name = bob["user"]["username"]
+    assert client.data(COUNTS, {"u": bob_name})["user"]["tweetsCount"] == 1
+    client.data("mutation($id: ID!) { undoRetweet(id: $id) { id } }", {"id": liked["id"]}, b)
+    settled(client)
+    assert client.data(COUNTS, {"u": bob_name})["user"]["tweetsCount"] == 0
+    assert profile_pages(client, bob_name) == []
