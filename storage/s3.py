@@ -8,6 +8,7 @@ length, so S3 refuses other bytes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -26,9 +27,15 @@ if TYPE_CHECKING:
     from storage.ports import MediaStore
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-# Archives rarely read but read at once when they are (a profile paging back years): Glacier
-# Instant Retrieval. GLACIER and DEEP_ARCHIVE would refuse a GET until a restore.
-COLD_CLASS = "GLACIER_IR"
+# Archives (the lifecycle's cold tier) go to a cold class, GLACIER unless the URL says
+# `?cold_class=`: DEEP_ARCHIVE, or GLACIER_IR (read at once, dearer to keep). A GLACIER or
+# DEEP_ARCHIVE object refuses a GET until it is restored: `get` asks for the restore
+# (Expedited, for RESTORE_DAYS) and waits up to RESTORE_WAIT_S for it; a restore that takes
+# longer (minutes on AWS) answers UNAVAILABLE, and the read succeeds once it is done.
+COLD_CLASS = "GLACIER"
+RESTORE_DAYS = 1
+RESTORE_WAIT_S = 10.0
+RESTORE_POLL_S = 0.5
 DELETE_BATCH = 1000  # S3's DeleteObjects limit
 _TIMEOUTS = Config(
     signature_version="s3v4",
@@ -39,15 +46,20 @@ _TIMEOUTS = Config(
 )
 
 
+class _Archived(Exception):
+    """The object is in GLACIER or DEEP_ARCHIVE and not restored."""
+
+
 class S3MediaStore:
-    def __init__(self, client: Any, bucket: str) -> None:
+    def __init__(self, client: Any, bucket: str, cold_class: str = COLD_CLASS) -> None:
         self._client = client
         self._bucket = bucket
+        self._cold_class = cold_class
 
     async def put(self, key: str, data: bytes, content_type: str, cold: bool = False) -> None:
         validate_key(key)
         validate_content_type(content_type)
-        extra = {"StorageClass": COLD_CLASS} if cold else {}
+        extra = {"StorageClass": self._cold_class} if cold else {}
         async with _errors():
             await self._client.put_object(
                 Bucket=self._bucket, Key=key, Body=data, ContentType=content_type, **extra
@@ -92,12 +104,43 @@ class S3MediaStore:
     async def get(self, key: str) -> bytes | None:
         validate_key(key)
         try:
-            async with _errors():
-                response = await self._client.get_object(Bucket=self._bucket, Key=key)
-                async with response["Body"] as body:
-                    return bytes(await body.read())
+            return await self._read(key)
         except _Missing:
             return None
+        except _Archived:
+            await self._restore(key)
+        try:
+            return await self._read(key)
+        except _Missing:
+            return None
+        except _Archived:
+            raise Unavailable(f"{key} is being restored from its cold class; try again") from None
+
+    async def _read(self, key: str) -> bytes:
+        async with _errors():
+            response = await self._client.get_object(Bucket=self._bucket, Key=key)
+            async with response["Body"] as body:
+                return bytes(await body.read())
+
+    async def _restore(self, key: str) -> None:
+        """Ask for a temporary copy of an archived object, and wait a little for it."""
+        request = {"Days": RESTORE_DAYS, "GlacierJobParameters": {"Tier": "Expedited"}}
+        try:
+            async with _errors():
+                await self._client.restore_object(
+                    Bucket=self._bucket, Key=key, RestoreRequest=request
+                )
+        except StorageError as error:
+            if "RestoreAlreadyInProgress" not in str(error):
+                raise
+        waited = 0.0
+        while waited < RESTORE_WAIT_S:
+            async with _errors():
+                head = await self._client.head_object(Bucket=self._bucket, Key=key)
+            if 'ongoing-request="false"' in str(head.get("Restore", "")):
+                return
+            await asyncio.sleep(RESTORE_POLL_S)
+            waited += RESTORE_POLL_S
 
     async def head(self, key: str) -> StoredObject | None:
         validate_key(key)
@@ -143,6 +186,8 @@ async def _errors() -> AsyncIterator[None]:
         code = str(error.response.get("Error", {}).get("Code", ""))
         if code in _MISSING:
             raise _Missing from None
+        if code == "InvalidObjectState":
+            raise _Archived from None
         raise StorageError(f"S3 refused the request: {code}") from error
     except EndpointConnectionError as error:
         raise Unavailable("S3 is unreachable") from error
@@ -171,7 +216,7 @@ async def open_media_store(url: str, resources: Resources) -> S3MediaStore:
         )
     )
     resources.on_close(stack.aclose)
-    return S3MediaStore(client, bucket)
+    return S3MediaStore(client, bucket, options.get("cold_class", COLD_CLASS))
 
 
 if TYPE_CHECKING:

@@ -4,15 +4,13 @@ period, by a lease in the cache, as the lifecycle's passes)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
 
 from app.backup import BackupError, Backups
 from app.metrics import METRICS
+from app.periods import leased_periods
 from app.settings import Settings
 from storage.ports import Cache
-from storage.records import utcnow
 
 log = logging.getLogger("chirp.backup")
 
@@ -31,14 +29,7 @@ class BackupSchedule:
         except BackupError as error:
             log.warning("scheduled backups are off: %s", error)
             return
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._every_s)
-            if stop.is_set():
-                return
-            period = math.floor(utcnow().timestamp() / self._every_s)
-            if await self._cache.incr(f"backup:take:{period}", self._every_s * 2) != 1:
-                continue
+        async for _ in leased_periods(stop, self._every_s, self._cache, "backup:take"):
             try:
                 taken = await asyncio.to_thread(backups.create)
                 removed = await asyncio.to_thread(backups.prune)

@@ -13,9 +13,7 @@ Adding a step is one module with a class (see `Step`) and one line in STEPS.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from typing import ClassVar, Protocol
 
 from app.jobs import Jobs
 from app.metrics import METRICS
+from app.periods import leased_periods
 from app.readthrough import ReadThrough
 from app.settings import Lifecycle as Thresholds
 from storage.records import TweetRecord, UserRecord, utcnow
@@ -101,18 +100,11 @@ class LifecycleRunner:
         return report
 
     async def run(self, stop: asyncio.Event) -> None:
-        if self._every_s <= 0:
-            return
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._every_s)
-            if stop.is_set():
-                return
+        cache = self._deps.stores.cache
+        async for period in leased_periods(stop, self._every_s, cache, "lifecycle:pass"):
             try:
-                period = await self._leased()
-                if period is not None:
-                    summary = summarize(await self.run_pass())
-                    log.info("lifecycle pass of period %d: %s", period, summary)
+                summary = summarize(await self.run_pass())
+                log.info("lifecycle pass of period %d: %s", period, summary)
             except Exception:
                 METRICS.lifecycle[("pass", "failed")] += 1
                 log.exception("lifecycle pass failed; the next one picks up where it stopped")
@@ -120,12 +112,6 @@ class LifecycleRunner:
     async def flush(self) -> None:
         """Nothing: a pass runs on its schedule or with `chirp lifecycle run`, never as part
         of draining the job streams."""
-
-    async def _leased(self) -> int | None:
-        """This period's number if this process runs its pass (the first to ask does)."""
-        period = math.floor(utcnow().timestamp() / self._every_s)
-        taken = await self._deps.stores.cache.incr(f"lifecycle:pass:{period}", self._every_s * 2)
-        return period if taken == 1 else None
 
 
 def summarize(report: Mapping[str, Counter[str]]) -> str:

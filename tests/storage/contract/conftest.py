@@ -40,6 +40,7 @@ from starlette.applications import Starlette
 
 from app.ids import SnowflakeGenerator
 from app.settings import Settings
+from storage.records import UserRecord, utcnow
 from storage.registry import MIGRATORS, Resources, open_port, scheme_of
 
 UrlFactory = Callable[[Path], Awaitable[str]]
@@ -254,6 +255,28 @@ async def media_http(media_store: Any, request: pytest.FixtureRequest) -> AsyncI
 def new_id() -> Callable[[], int]:
     """Fresh, increasing Snowflake ids (a random worker id keeps parallel runs apart)."""
     return SnowflakeGenerator(random.randrange(1024)).next_id
+
+
+@pytest.fixture
+def make_user(new_id: Callable[[], int], unique: Callable[[str], str]) -> Callable[..., UserRecord]:
+    """A user record with fresh id, username and email; `fields` override any of it."""
+
+    def make(**fields: object) -> UserRecord:
+        name = unique("u")
+        now = utcnow()
+        values: dict[str, object] = {
+            "id": new_id(),
+            "username": name,
+            "email": f"{name}@example.com",
+            "password_hash": "argon2-hash",
+            "display_name": name.title(),
+            "created_at": now,
+            "updated_at": now,
+        }
+        values.update(fields)
+        return UserRecord(**values)  # type: ignore[arg-type]
+
+    return make
 
 
 @pytest.fixture

@@ -15,26 +15,6 @@ from storage.ports import UserStore
 from storage.records import UserRecord, UserSettings, UserStats, utcnow
 
 
-@pytest.fixture
-def make_user(new_id: Callable[[], int], unique: Callable[[str], str]) -> Callable[..., UserRecord]:
-    def make(**fields: object) -> UserRecord:
-        name = unique("u")
-        now = utcnow()
-        values: dict[str, object] = {
-            "id": new_id(),
-            "username": name,
-            "email": f"{name}@example.com",
-            "password_hash": "argon2-hash",
-            "display_name": name.title(),
-            "created_at": now,
-            "updated_at": now,
-        }
-        values.update(fields)
-        return UserRecord(**values)  # type: ignore[arg-type]
-
-    return make
-
-
 async def test_created_user_reads_back_equal(
     user_store: UserStore, make_user: Callable[..., UserRecord]
 ) -> None:

@@ -14,26 +14,6 @@ from storage.ports import UserStore
 from storage.records import UserRecord, utcnow
 
 
-@pytest.fixture
-def make_user(new_id: Callable[[], int], unique: Callable[[str], str]) -> Callable[..., UserRecord]:
-    def make(**fields: object) -> UserRecord:
-        name = unique("d")
-        now = utcnow()
-        values: dict[str, object] = {
-            "id": new_id(),
-            "username": name,
-            "email": f"{name}@example.com",
-            "password_hash": "argon2-hash",
-            "display_name": name.title(),
-            "created_at": now,
-            "updated_at": now,
-        }
-        values.update(fields)
-        return UserRecord(**values)  # type: ignore[arg-type]
-
-    return make
-
-
 async def test_deactivate_and_reactivate_change_only_deactivated_at(
     user_store: UserStore, make_user: Callable[..., UserRecord]
 ) -> None:
