@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest migrate schema worker clean
+.PHONY: install run test lint typecheck pytest drill migrate schema worker clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+# The restore drill on the real engines (scripts/services up; it destroys their data).
+drill: $(STAMP)
+	CHIRP_DRILLS=1 $(BIN)/pytest -q -s tests/drills
 
 schema: $(STAMP)
 	$(BIN)/chirp print-schema -o schema.graphql

@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from app.settings import from_env, redact_urls
 
@@ -177,13 +178,15 @@ def _backup(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from app.backup import BackupError, Backups, reconcile_restored
+    from app.backup import BackupError, open_backups, reconcile_restored
 
+    for chatty in ("botocore", "boto3", "cassandra"):  # the progress bar says enough
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     try:
-        backups = Backups(from_env())
+        backups = open_backups(from_env())
         if args.backup_command == "create":
             with tqdm(desc="backup", unit="file") as bar:
-                taken = backups.create(bar.update)
+                taken = backups.create(bar.update, full=args.full)
             print(f"backup {taken.name} taken: {_parts_summary(taken.parts)}")
         elif args.backup_command == "list":
             for backup in backups.sets():
@@ -201,6 +204,17 @@ def _backup(args: argparse.Namespace) -> int:
             except ValueError:
                 raise BackupError(f"--to {args.to!r} is not a time: use 2026-12-04T10:15") from None
             to = to if to.tzinfo is not None else to.replace(tzinfo=UTC)
+            if args.backup_command == "restore-postgres":
+                from app.backup.engines import EngineBackups
+
+                if not isinstance(backups, EngineBackups):
+                    raise BackupError("restore-postgres is for the real engines' PostgreSQL")
+                target = backups.restore_postgres(to, Path(args.data))
+                print(
+                    f"PostgreSQL's base backup is in {args.data}: started, it replays the "
+                    f"archived WAL up to {target} and then takes writes"
+                )
+                return 0
             with tqdm(desc="restore", unit="file") as bar:
                 restored = backups.restore(to, bar.update)
             settings = from_env()
@@ -213,9 +227,11 @@ def _backup(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parts_summary(parts: dict[str, dict[str, object]]) -> str:
+def _parts_summary(parts: dict[str, Any]) -> str:
     return ", ".join(
         f"{name} ({', '.join(f'{k} {v}' for k, v in sorted(info.items()) if k != 'file')})"
+        if isinstance(info, dict)
+        else f"{name} {info}"
         for name, info in parts.items()
     )
 
@@ -267,13 +283,24 @@ def main(argv: list[str] | None = None) -> int:
     lifecycle_commands.add_parser("run", help="run one pass of every step now")
     backup = commands.add_parser("backup", help="backup sets of every store, and restores")
     backup_commands = backup.add_subparsers(dest="backup_command", required=True)
-    backup_commands.add_parser("create", help="take a backup set now")
+    create = backup_commands.add_parser("create", help="take a backup set now")
+    create.add_argument(
+        "--full",
+        action="store_true",
+        help="real engines: a full set (base backup, snapshot) even if one is not due",
+    )
     backup_commands.add_parser("list", help="the backup sets, oldest first")
     backup_commands.add_parser("prune", help="remove the sets the retention schedule lets go")
     restore = backup_commands.add_parser("restore", help="restore the newest set at or before TIME")
     restore.add_argument(
         "--to", required=True, help="ISO time, UTC unless it says (2026-12-04T10:15)"
     )
+    postgres = backup_commands.add_parser(
+        "restore-postgres",
+        help="real engines: put PostgreSQL's base backup and WAL replay to TIME into a folder",
+    )
+    postgres.add_argument("--to", required=True, help="ISO time, UTC unless it says")
+    postgres.add_argument("--data", required=True, help="the stopped cluster's empty data folder")
     printer = commands.add_parser("print-schema", help="print the GraphQL SDL")
     printer.add_argument("--output", "-o")
     args = parser.parse_args(argv)

@@ -68,6 +68,31 @@ class Reconcile:
         log.warning("job stream %r rebuilt: %d job(s) enqueued again", stream, enqueued)
         return enqueued
 
+    async def reattach(self, since: datetime) -> int:
+        """Give every live tweet since `since` its author's side again (`record_authored`:
+        the author's timeline, replies, mentions, quotes, and its jobs); how many tweets.
+
+        After a restore of the real engines: Cassandra's tables are flushed one after
+        another, so a set can hold a tweet whose author-timeline entry was written just
+        after its table was flushed. The tweets table is the truth; the rest is rebuilt
+        from it. (Retweets are left as they are: their entries come with their own rows.)"""
+        from app.services.post_tweet import record_authored
+
+        reattached = 0
+        after: int | None = None
+        while batch := await self._stores.tweets.scan(after, BATCH):
+            after = batch[-1].id
+            recent = [
+                tweet
+                for tweet in batch
+                if tweet.created_at >= since
+                and not tweet.is_deleted
+                and tweet.retweet_of_tweet_id is None
+            ]
+            await asyncio.gather(*(record_authored(self._stores, self._jobs, t) for t in recent))
+            reattached += len(recent)
+        return reattached
+
     async def recount(self, since: datetime) -> int:
         """Set the tweets_count of every author who tweeted since `since` to what the stores
         hold (a restored backup, like a crash, can catch a tweet written and its count not

@@ -80,8 +80,15 @@ class Lifecycle:
 class Backup:
     """Where backup sets go and how often the worker takes one (app/backup/)."""
 
-    url: str = ""  # empty: file:///<CHIRP_DATA_DIR>/backups
+    url: str = ""  # empty: file:///<CHIRP_DATA_DIR>/backups, or s3://<media bucket>-backups
     every_s: float = 900.0  # the recovery point: at most this much is lost; 0: only by hand
+    # The real engines' sets: a full one (PostgreSQL base backup, Cassandra snapshot) when
+    # the newest is older than this, else an incremental one (Cassandra's flushed sstables;
+    # PostgreSQL's WAL is archived continuously by its archive_command).
+    full_every_s: float = 3600.0
+    barman: str = ""  # the folder of the barman-cloud-* commands (empty: on the PATH)
+    nodetool: str = "nodetool"  # the command that runs Cassandra's nodetool
+    cassandra_data: str = ""  # Cassandra's data_file_directories folder (on this host)
 
 
 @dataclass(frozen=True)
@@ -174,6 +181,10 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         backup=Backup(
             url=env.get("CHIRP_BACKUP_URL", ""),
             every_s=max(0.0, _float(env, "CHIRP_BACKUP_EVERY_S", 900.0)),
+            full_every_s=max(0.0, _float(env, "CHIRP_BACKUP_FULL_EVERY_S", 3600.0)),
+            barman=env.get("CHIRP_BACKUP_BARMAN", ""),
+            nodetool=env.get("CHIRP_BACKUP_NODETOOL", "nodetool"),
+            cassandra_data=env.get("CHIRP_BACKUP_CASSANDRA_DATA", ""),
         ),
         lifecycle=Lifecycle(
             tweet_grace_s=max(0.0, _float(env, "CHIRP_TWEET_GRACE_S", 30 * DAY_S)),

@@ -1,3 +1,4 @@
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,6 +8,9 @@ from storage import clock
 from tests.support.client import GraphQLClient, embedded_settings, running_app
 
 pytest_plugins = ["tests.backends", "tests.threads"]
+
+# The drills destroy the engines' data: only `make drill` (CHIRP_DRILLS=1) collects them.
+collect_ignore = [] if os.environ.get("CHIRP_DRILLS") == "1" else ["drills"]
 
 
 @pytest.fixture(autouse=True)

@@ -33,11 +33,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from app.backup.retention import pruned
 from app.settings import Settings
 from storage.sqlite.database import path_from_url
+
+if TYPE_CHECKING:
+    from app.backup.engines import EngineBackups
 
 MANIFEST = "manifest.json"
 STAMP = "%Y%m%dT%H%M%SZ"
@@ -65,6 +69,21 @@ class BackupSet:
         return self.started_at.strftime(STAMP)
 
 
+def open_backups(settings: Settings) -> Backups | EngineBackups:
+    """The embedded default's sets (a folder) or the real engines' (an S3 bucket)."""
+    urls = (settings.users_url, settings.tweets_url, settings.search_url, settings.media_url)
+    embedded = [url.startswith(("sqlite:", "file:")) for url in urls]
+    if all(embedded):
+        return Backups(settings)
+    if any(embedded):
+        raise BackupError(
+            "chirp backup covers the embedded default or the real engines, not a mix of both"
+        )
+    from app.backup.engines import EngineBackups
+
+    return EngineBackups(settings)
+
+
 def folder_from_url(url: str) -> Path:
     parts = urlsplit(url)
     if parts.scheme != "file" or parts.netloc:
@@ -87,7 +106,8 @@ class Backups:
     def engines(self) -> list[str]:
         return list(self._parts)
 
-    def create(self, progress: Progress = None) -> BackupSet:
+    def create(self, progress: Progress = None, full: bool = True) -> BackupSet:
+        """Every embedded set is a full one."""
         started_at = datetime.now(UTC)
         target = self._root / started_at.strftime(STAMP)
         if target.exists():
@@ -162,8 +182,16 @@ async def reconcile_restored(settings: Settings, backup: BackupSet) -> tuple[int
 
     stores = await open_stores(settings)
     try:
+        if not settings.search_url.startswith("sqlite:"):
+            # The search index is derived data, rebuilt from the restored stores.
+            from app.services.reindex import Reindex, ReindexUsers
+
+            await Reindex(stores)(None)
+            await ReindexUsers(stores)(None)
         reconcile = Reconcile(stores, Jobs(stores.queues), settings.reconcile_window_s)
         since = backup.started_at - RESTORE_MARGIN
+        if not settings.tweets_url.startswith("sqlite:"):
+            await reconcile.reattach(since)  # tables flushed one by one (app/backup/engines.py)
         jobs = [await reconcile(stream, since) for stream in RECONCILED]
         return sum(jobs), await reconcile.recount(since)
     finally:
@@ -233,28 +261,12 @@ class _MediaPart(_Part):
 
 
 def _parts(settings: Settings) -> dict[str, _Part]:
-    """The parts of a set for the configured stores; refused where an engine's backup is not
-    built yet, rather than a set that silently leaves it out."""
+    """The parts of an embedded set: each SQLite file, and the media folder."""
     databases = {
         path_from_url(url).resolve()
         for url in (settings.users_url, settings.tweets_url, settings.search_url)
         if url.startswith("sqlite:")
     }
-    others = [
-        name
-        for name, url in (
-            ("postgres", settings.users_url),
-            ("cassandra", settings.tweets_url),
-            ("elasticsearch", settings.search_url),
-            ("s3", settings.media_url),
-        )
-        if not url.startswith(("sqlite:", "file:"))
-    ]
-    if others:
-        raise BackupError(
-            f"backups of {', '.join(others)} are not built yet: "
-            "chirp backup covers the embedded default (SQLite and a media folder)"
-        )
     parts: dict[str, _Part] = {}
     for n, database in enumerate(sorted(databases)):
         parts["sqlite" if n == 0 else f"sqlite{n}"] = _SqlitePart(database)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from app.backup import BackupError, Backups
+from app.backup import BackupError, open_backups
 from app.metrics import METRICS
 from app.periods import leased_periods
 from app.settings import Settings
@@ -25,7 +25,7 @@ class BackupSchedule:
         if self._every_s <= 0:
             return
         try:
-            backups = Backups(self._settings)
+            backups = open_backups(self._settings)
         except BackupError as error:
             log.warning("scheduled backups are off: %s", error)
             return

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app import container
 from app.backup import STAMP, Backups
-from app.jobs import STREAMS
 from app.metrics import METRICS
 from app.settings import Backup, Limits, Settings
 from storage.records import TimelineKind
-from storage.registry import migrate_all, open_stores
+from storage.registry import migrate_all
 from tests.resolvers.test_notifications import settled
 from tests.support.cli import run_chirp
 from tests.support.client import GraphQLClient, embedded_settings, running_app
-from tests.support.lifecycle import call, chirp
+from tests.support.lifecycle import call, chirp, run_worker
+from tests.support.writers import Acknowledged
 
 SEARCH = "query($q: String!) { search(query: $q, first: 100) { edges { node { text } } } }"
 COUNTS = "query($u: String!) { user(username: $u) { tweetsCount followersCount } }"
@@ -35,38 +33,6 @@ COUNTS = "query($u: String!) { user(username: $u) { tweetsCount followersCount }
 def drill_settings(tmp_path: Path) -> Settings:
     settings = embedded_settings(tmp_path / "data", limits=Limits(mutations_per_minute=100_000))
     return settings.with_overrides(backup=Backup(url=f"file:///{tmp_path}/backups", every_s=0))
-
-
-class Writer:
-    """Posts tweets one after another until stopped; keeps what was acknowledged, when."""
-
-    def __init__(self, client: GraphQLClient, token: str, word: str) -> None:
-        self.acknowledged: list[tuple[datetime, str]] = []
-        self.errors: list[BaseException] = []
-        self._client, self._token, self._word = client, token, word
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        n = 0
-        while not self._stop.is_set():
-            text = f"{self._word} {n}"
-            try:
-                self._client.post_tweet(self._token, text)
-            except BaseException as error:  # said by the test, not lost in this thread
-                self.errors.append(error)
-                return
-            self.acknowledged.append((datetime.now(UTC), text))
-            n += 1
-            time.sleep(0.01)
-
-    def __enter__(self) -> Writer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join(30)
 
 
 def _texts(client: GraphQLClient, query: str, variables: dict[str, Any], path: str) -> set[str]:
@@ -87,7 +53,13 @@ def test_restore_to_a_time_brings_back_the_set_before_it_and_nothing_after(
         client.follow(fan["accessToken"], author["user"]["id"])
         stores = chirp(client).stores
         call(client, stores.media.put("media/1/early.png", b"early", "image/png"))
-        with Writer(client, author["accessToken"], "drill") as writer:
+        token = author["accessToken"]
+
+        def post(n: int) -> str:
+            client.post_tweet(token, f"drill {n}")
+            return f"drill {n}"
+
+        with Acknowledged(post) as writer:
             time.sleep(0.5)
             created = run_chirp(settings, "backup", "create")  # online, the writer goes on
             assert created.returncode == 0, created.stderr
@@ -151,20 +123,7 @@ def test_the_worker_takes_sets_on_its_schedule_and_prunes(tmp_path: Path) -> Non
     )
     before = METRICS.backups["taken"], METRICS.backups["pruned"]
 
-    async def run_worker() -> None:
-        await migrate_all(settings)
-        stores = await open_stores(settings)
-        try:
-            worker = container.build(settings, stores).worker(STREAMS)
-            stop = asyncio.Event()
-            running = asyncio.create_task(worker.run(stop, wait_s=0.1))
-            await asyncio.sleep(3.9)
-            stop.set()
-            await running
-        finally:
-            await stores.close()
-
-    asyncio.run(run_worker())
+    run_worker(settings, until=lambda: False, limit_s=3.9)
     taken = METRICS.backups["taken"] - before[0]
     pruned = METRICS.backups["pruned"] - before[1]
     sets = Backups(settings).sets()

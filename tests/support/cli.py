@@ -39,6 +39,10 @@ def chirp_env(settings: Settings, **extra: str) -> dict[str, str]:
             "CHIRP_LIFECYCLE_BATCH": str(lifecycle.batch),
             "CHIRP_BACKUP_URL": settings.backup.url,
             "CHIRP_BACKUP_EVERY_S": str(settings.backup.every_s),
+            "CHIRP_BACKUP_FULL_EVERY_S": str(settings.backup.full_every_s),
+            "CHIRP_BACKUP_BARMAN": settings.backup.barman,
+            "CHIRP_BACKUP_NODETOOL": settings.backup.nodetool,
+            "CHIRP_BACKUP_CASSANDRA_DATA": settings.backup.cassandra_data,
         }
     )
     env.update(extra)

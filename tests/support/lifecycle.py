@@ -4,7 +4,9 @@ tests/conftest.py sets back to now after every test)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import asyncio
+import math
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -34,3 +36,29 @@ def run_pass(client: GraphQLClient) -> Any:
 def travel(days: float) -> None:
     """Move the clock forward by `days` for the test app and the test alike."""
     clock.travel(timedelta(days=days))
+
+
+def run_worker(settings: Any, until: Callable[[], bool], limit_s: float) -> None:
+    """`chirp worker`'s loop (jobs and schedules) on `settings`' stores, in this process,
+    until `until()` is true or `limit_s` has passed."""
+    from app import container
+    from app.jobs import STREAMS
+    from storage.registry import migrate_all, open_stores
+
+    async def run() -> None:
+        await migrate_all(settings)
+        stores = await open_stores(settings)
+        try:
+            worker = container.build(settings, stores).worker(STREAMS)
+            stop = asyncio.Event()
+            running = asyncio.create_task(worker.run(stop, wait_s=0.1))
+            for _ in range(math.ceil(limit_s / 0.1)):
+                if until():
+                    break
+                await asyncio.sleep(0.1)
+            stop.set()
+            await running
+        finally:
+            await stores.close()
+
+    asyncio.run(run())
