@@ -29,6 +29,7 @@ import json
 import os
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -67,6 +68,16 @@ class BackupSet:
     @property
     def name(self) -> str:
         return self.started_at.strftime(STAMP)
+
+
+def start_of_set(taken: set[str]) -> datetime:
+    """Now, or the next second if a set was started this second already (sets are named by
+    their start's second, and an incremental set can take less than one)."""
+    while True:
+        now = datetime.now(UTC)
+        if now.strftime(STAMP) not in taken:
+            return now
+        time.sleep(1 - now.microsecond / 1_000_000)
 
 
 def open_backups(settings: Settings) -> Backups | EngineBackups:
@@ -108,10 +119,10 @@ class Backups:
 
     def create(self, progress: Progress = None, full: bool = True) -> BackupSet:
         """Every embedded set is a full one."""
-        started_at = datetime.now(UTC)
+        started_at = start_of_set(
+            {p.name for p in self._root.iterdir()} if self._root.exists() else set()
+        )
         target = self._root / started_at.strftime(STAMP)
-        if target.exists():
-            raise BackupError(f"a set started at {started_at:%Y-%m-%d %H:%M:%S} exists already")
         previous = self.sets()
         target.mkdir(parents=True)
         parts = {}

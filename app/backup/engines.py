@@ -85,6 +85,16 @@ class _Bucket:
         for page in paginator.paginate(Bucket=self.name, Prefix=prefix):
             yield from page.get("Contents", [])
 
+    def folders(self, prefix: str) -> set[str]:
+        """The names of the "folders" right under `prefix`."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        found = set()
+        for page in paginator.paginate(Bucket=self.name, Prefix=prefix, Delimiter="/"):
+            found |= {
+                p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])
+            }
+        return found
+
     def delete_prefix(self, prefix: str) -> None:
         batch = [{"Key": o["Key"]} for o in self.keys(prefix)]
         for start in range(0, len(batch), 1000):
@@ -118,13 +128,12 @@ class EngineBackups:
     # ------------------------------------------------------------------ create
     def create(self, progress: Any = None, full: bool = False) -> Any:
         """A full set if asked or due (`full_every_s` since the newest), else incremental."""
-        from app.backup import BackupSet
+        from app.backup import BackupSet, start_of_set
 
-        started_at = datetime.now(UTC)
+        sets = self.sets()
+        started_at = start_of_set({s.name for s in sets} | self._unfinished())
         name = started_at.strftime(STAMP)
-        if any(s.name == name for s in self.sets()):
-            raise _error(f"a set started at {started_at:%Y-%m-%d %H:%M:%S} exists already")
-        fulls = [s for s in self.sets() if s.parts.get("kind") == "full"]
+        fulls = [s for s in sets if s.parts.get("kind") == "full"]
         full = (
             full
             or not fulls
@@ -151,6 +160,10 @@ class EngineBackups:
             Body=json.dumps(manifest, indent=2, sort_keys=True).encode(),
         )
         return BackupSet(started_at, taken_at, parts)
+
+    def _unfinished(self) -> set[str]:
+        """Names of sets begun and not finished (their Cassandra part, and no manifest)."""
+        return self._bucket.folders("cassandra/")
 
     def sets(self) -> list[Any]:
         from app.backup import BackupSet
