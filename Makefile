@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest drill migrate schema worker clean
+.PHONY: install run test lint typecheck pytest drill drill-replicated migrate schema worker clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,11 @@ pytest: $(STAMP)
 
 # The restore drill on the real engines (scripts/services up; it destroys their data).
 drill: $(STAMP)
-	CHIRP_DRILLS=1 $(BIN)/pytest -q -s tests/drills
+	CHIRP_DRILLS=1 $(BIN)/pytest -q -s tests/drills/test_restore_drill.py
+
+# The node-loss drills (scripts/services up --replicated; they kill engines).
+drill-replicated: $(STAMP)
+	CHIRP_DRILLS=1 $(BIN)/pytest -q -s tests/drills/test_failover_drill.py
 
 schema: $(STAMP)
 	$(BIN)/chirp print-schema -o schema.graphql

@@ -172,6 +172,28 @@ async def _lifecycle() -> int:
     return 0
 
 
+async def _failover() -> int:
+    """`chirp failover postgres` (storage/postgres/failover.py)."""
+    from storage.postgres.failover import fail_over
+    from storage.registry import scheme_of
+
+    settings = from_env()
+    if scheme_of(settings.users_url) != "postgresql":
+        print("chirp failover postgres needs CHIRP_USERS_URL to name PostgreSQL", file=sys.stderr)
+        return 2
+    result = await fail_over(settings.users_url)
+    for server in result.servers:
+        print(f"{server.host}:{server.port}  {server.state}")
+    if result.primary is None:
+        print("no writable PostgreSQL: nothing could be promoted", file=sys.stderr)
+        return 1
+    if result.promoted is not None:
+        print(f"promoted {result.promoted.host}:{result.promoted.port}; the app's DSNs reach it")
+    else:
+        print(f"the primary is {result.primary.host}:{result.primary.port}: nothing to do")
+    return 0
+
+
 def _backup(args: argparse.Namespace) -> int:
     """`chirp backup create | list | prune | restore --to TIME` (app/backup/)."""
     from datetime import UTC, datetime
@@ -301,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     postgres.add_argument("--to", required=True, help="ISO time, UTC unless it says")
     postgres.add_argument("--data", required=True, help="the stopped cluster's empty data folder")
+    failover = commands.add_parser("failover", help="promote a standby when the primary is gone")
+    failover.add_argument("engine", choices=["postgres"])
     printer = commands.add_parser("print-schema", help="print the GraphQL SDL")
     printer.add_argument("--output", "-o")
     args = parser.parse_args(argv)
@@ -323,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_lifecycle())
     if args.command == "backup":
         return _backup(args)
+    if args.command == "failover":
+        return asyncio.run(_failover())
     return _print_schema(args)
 
 

@@ -28,8 +28,10 @@ incremental>/<table>/<file>`, and barman-cloud's own `postgres/chirp/...`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -52,6 +54,7 @@ from storage.s3 import parse_url
 MANIFEST = "manifest.json"
 STAMP = "%Y%m%dT%H%M%SZ"
 SERVER = "chirp"  # barman-cloud's server name for the users' cluster
+RESTORE_WAIT_S = 10.0  # for a cold media version's restore, before it is left pending
 PROMOTION_WAIT_S = 600.0  # a restored PostgreSQL replays WAL before it takes writes
 # How far back the media bucket's versions go: the design's point-in-time window. A prune
 # deletes versions replaced (or deleted) longer ago, so purged media leaves S3 for good; a
@@ -117,7 +120,7 @@ class EngineBackups:
         if urlsplit(url).scheme != "s3":
             raise _error(f"backup URL {url!r}: the real engines' sets go to an S3 bucket (s3://)")
         self._bucket = _Bucket(url)
-        self._media = _Bucket(settings.media_url)
+        self.media = _Bucket(settings.media_url)
         self._postgres = _Postgres(settings, self._bucket)
         self._cassandra = _Cassandra(settings, self._bucket)
 
@@ -139,14 +142,14 @@ class EngineBackups:
             or not fulls
             or ((started_at - fulls[-1].started_at).total_seconds() >= self._backup.full_every_s)
         )
-        self._media.client.put_bucket_versioning(
-            Bucket=self._media.name, VersioningConfiguration={"Status": "Enabled"}
+        self.media.client.put_bucket_versioning(
+            Bucket=self.media.name, VersioningConfiguration={"Status": "Enabled"}
         )
         parts: dict[str, Any] = {"kind": "full" if full else "incremental"}
         parts["postgres"] = self._postgres.create(name) if full else {"wal": "archived"}
         _tick(progress)
         parts["cassandra"] = self._cassandra.create(name, full, progress)
-        parts["s3"] = {"versioning": "Enabled", "bucket": self._media.name}
+        parts["s3"] = {"versioning": "Enabled", "bucket": self.media.name}
         parts["elasticsearch"] = {"rebuilt": "from the restored stores"}
         taken_at = datetime.now(UTC)
         manifest = {
@@ -205,7 +208,7 @@ class EngineBackups:
             self._bucket.delete_prefix(f"cassandra/{backup.name}/")
             if backup.parts.get("kind") == "full":
                 self._postgres.delete(backup.name)
-        _expire_versions(self._media, now - MEDIA_HISTORY)
+        _expire_versions(self.media, now - MEDIA_HISTORY)
         finished = {s.name for s in sets}
         for obj in self._bucket.keys("cassandra/"):
             name = obj["Key"].split("/")[1]
@@ -230,7 +233,14 @@ class EngineBackups:
         self._postgres.wait_promoted()
         self._cassandra.restore(chain, progress)
         if datetime.now(UTC) - to <= MEDIA_HISTORY:
-            _restore_versions(self._media, to, progress)
+            pending = restore_versions(self, to, progress)
+            if pending:
+                log.warning(
+                    "%d cold media object(s) still being restored from Glacier, left as "
+                    "they are: run the restore again once they are readable (%s)",
+                    len(pending),
+                    ", ".join(pending[:5]),
+                )
         else:
             log.warning(
                 "media left as it is: its versions go back %d days, not to %s",
@@ -243,16 +253,22 @@ class EngineBackups:
 
 class _Postgres:
     def __init__(self, settings: Settings, bucket: _Bucket) -> None:
-        dsns = [dsn.strip() for dsn in settings.users_url.split(",") if dsn.strip()]
-        clusters = {(urlsplit(d).hostname, urlsplit(d).port or 5432) for d in dsns}
+        from storage.postgres.shards import dsn_hosts, split_dsns
+
+        dsns = split_dsns(settings.users_url)
+        clusters = {tuple(dsn_hosts(dsn)) for dsn in dsns}
         if len(clusters) != 1:
             raise _error(
                 "chirp backup covers one PostgreSQL cluster (every shard's database on it); "
                 f"CHIRP_USERS_URL names {len(clusters)}"
             )
-        [(self._host, self._port)] = clusters
-        self._user = urlsplit(dsns[0]).username or "postgres"
         self._dsn = dsns[0]
+        # barman-cloud-backup connects through libpq, which takes lists of hosts and ports
+        # (a primary and its standbys) and, told so, picks the writable one.
+        hosts = dsn_hosts(self._dsn)
+        self._hosts = ",".join(host for host, _ in hosts)
+        self._ports = ",".join(str(port) for _, port in hosts)
+        self._user = urlsplit(self._dsn).username or "postgres"
         self._bucket = bucket
         self._tools = Path(settings.backup.barman) if settings.backup.barman else None
 
@@ -276,17 +292,10 @@ class _Postgres:
             "--gzip",
             "--name",
             name,
-            "-h",
-            str(self._host),
-            "-p",
-            str(self._port),
-            "-U",
-            self._user,
-            "-d",
-            "postgres",
+            *("-h", self._hosts, "-p", self._ports, "-U", self._user, "-d", "postgres"),
             *self._common(),
         ]
-        _run(command, "PostgreSQL base backup")
+        _run(command, "PostgreSQL base backup", PGTARGETSESSIONATTRS="read-write")
         return {"base_backup": name}
 
     def delete(self, name: str) -> None:
@@ -323,8 +332,13 @@ class _Postgres:
         return target
 
     def wait_promoted(self) -> None:
-        """Until the restored PostgreSQL has replayed to its target and takes writes."""
+        """Until the restored PostgreSQL has replayed to its target and takes writes; then
+        its recovery settings go (a standby copied from it later would otherwise stop at
+        the same target and promote itself)."""
         asyncio.run(_wait_promoted(self._dsn))
+
+
+RECOVERY_SETTINGS = ("restore_command", "recovery_target_time", "recovery_target_action")
 
 
 async def _wait_promoted(dsn: str) -> None:
@@ -336,6 +350,9 @@ async def _wait_promoted(dsn: str) -> None:
             connection = await asyncpg.connect(dsn, timeout=5)
             try:
                 if not await connection.fetchval("SELECT pg_is_in_recovery()"):
+                    for setting in RECOVERY_SETTINGS:
+                        await connection.execute(f"ALTER SYSTEM RESET {setting}")
+                    await connection.execute("SELECT pg_reload_conf()")
                     return
             finally:
                 await connection.close()
@@ -440,7 +457,9 @@ def _history(bucket: _Bucket) -> dict[str, list[dict[str, Any]]]:
         for entry in page.get("DeleteMarkers", []):
             history[entry["Key"]].append({**entry, "marker": True})
     for versions in history.values():
-        versions.sort(key=lambda v: v["LastModified"], reverse=True)
+        # Newest first; S3 lists a key's versions newest first, and times are to the
+        # second: among versions of one second the current one leads, then S3's order.
+        versions.sort(key=lambda v: (v["LastModified"], v["IsLatest"]), reverse=True)
     return history
 
 
@@ -461,41 +480,62 @@ def _expire_versions(bucket: _Bucket, before: datetime) -> None:
             bucket.client.delete_object(Bucket=bucket.name, Key=key, VersionId=version["VersionId"])
 
 
-def _restore_versions(bucket: _Bucket, to: datetime, progress: Any) -> None:
+def restore_versions(backups: EngineBackups, to: datetime, progress: Any = None) -> list[str]:
     """Each key of the media bucket as it was at `to`: the newest version written at or
-    before it copied back on top, or the key deleted if it did not exist then."""
+    before it copied back on top, or the key deleted if it did not exist then.
+
+    A cold (GLACIER) version cannot be copied until S3 has restored it (minutes to hours on
+    AWS; moto restores only a key's newest version): its restore is asked for, it is waited
+    for up to RESTORE_WAIT_S, and the keys still waiting are returned: run the restore
+    again once they are readable. Their current version stays meanwhile."""
+    bucket = backups.media
+    pending = []
     for key, versions in _history(bucket).items():
         current = next((v for v in versions if v["IsLatest"]), versions[0])
         then = next((v for v in versions if v["LastModified"] <= to), None)
         if then is None or then["marker"]:
             if not current["marker"]:
                 bucket.client.delete_object(Bucket=bucket.name, Key=key)
-        elif then["VersionId"] != current["VersionId"]:
-            source = {"Bucket": bucket.name, "Key": key, "VersionId": then["VersionId"]}
-            extra = {"StorageClass": then["StorageClass"]} if then.get("StorageClass") else {}
-            try:
-                bucket.client.copy_object(Bucket=bucket.name, Key=key, CopySource=source, **extra)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "InvalidObjectState":
-                    raise
-                # A cold (GLACIER) version: restored first, as the media store's reads do.
+        elif then["VersionId"] != current["VersionId"] and not _copy_back(bucket, key, then):
+            pending.append(key)
+        _tick(progress)
+    return pending
+
+
+def _copy_back(bucket: _Bucket, key: str, version: dict[str, Any]) -> bool:
+    source = {"Bucket": bucket.name, "Key": key, "VersionId": version["VersionId"]}
+    extra = {"StorageClass": version["StorageClass"]} if version.get("StorageClass") else {}
+    deadline = time.monotonic() + RESTORE_WAIT_S
+    asked = False
+    while True:
+        try:
+            bucket.client.copy_object(Bucket=bucket.name, Key=key, CopySource=source, **extra)
+            return True
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code not in ("InvalidObjectState", "ObjectNotInActiveTierError"):
+                raise
+        if not asked:
+            with contextlib.suppress(ClientError):  # RestoreAlreadyInProgress, say
                 bucket.client.restore_object(
                     Bucket=bucket.name,
                     Key=key,
-                    VersionId=then["VersionId"],
+                    VersionId=version["VersionId"],
                     RestoreRequest={"Days": 1, "GlacierJobParameters": {"Tier": "Expedited"}},
                 )
-                bucket.client.copy_object(Bucket=bucket.name, Key=key, CopySource=source, **extra)
-        _tick(progress)
+            asked = True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
 
 
 async def _empty_cache(url: str) -> None:
     """The cache and job queues hold what was true after the restore's time: emptied."""
     if not url.startswith("redis"):
         return
-    import redis.asyncio as redis
+    from storage.redis.client import new_client
 
-    client = redis.from_url(url)
+    client = new_client(url)
     try:
         await client.flushdb()
     finally:
@@ -506,8 +546,9 @@ def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
 
 
-def _run(command: list[str], what: str) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+def _run(command: list[str], what: str, **env: str) -> str:
+    environment = {**os.environ, **env} if env else None
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
     if done.returncode != 0:
         detail = (done.stderr or done.stdout).strip().splitlines()
         raise _error(f"{what} failed ({done.returncode}): {detail[-1] if detail else ''}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -19,11 +21,28 @@ CONNECT_TIMEOUT_S = 5.0
 STATEMENT_TIMEOUT_S = 10.0
 
 
+# Shards are DSNs separated by commas; a DSN may itself name several hosts, separated by
+# commas too (`postgresql://u@h1:5432,h2:5432/db?target_session_attrs=read-write`: a
+# primary and its standbys, tried in order, the writable one taken), so a shard starts only
+# where a comma is followed by a scheme.
+_NEXT_DSN = re.compile(r",\s*(?=postgres(?:ql)?://)")
+
+
 def split_dsns(url: str) -> list[str]:
-    dsns = [dsn.strip() for dsn in url.split(",") if dsn.strip()]
+    dsns = [dsn.strip() for dsn in _NEXT_DSN.split(url) if dsn.strip()]
     if not dsns or not all(dsn.startswith(("postgresql://", "postgres://")) for dsn in dsns):
         raise ValueError(f"users URL {url!r} must be postgresql://... DSNs separated by commas")
     return dsns
+
+
+def dsn_hosts(dsn: str) -> list[tuple[str, int]]:
+    """The (host, port) pairs a DSN names, in order."""
+    netloc = urlsplit(dsn).netloc.rpartition("@")[2]
+    hosts = []
+    for part in netloc.split(","):
+        host, _, port = part.rpartition(":") if ":" in part else (part, "", "")
+        hosts.append((host or "localhost", int(port) if port else 5432))
+    return hosts
 
 
 @asynccontextmanager
@@ -35,6 +54,10 @@ async def driver_errors(what: str) -> AsyncIterator[None]:
         TimeoutError,
         asyncpg.PostgresConnectionError,
         asyncpg.InterfaceError,
+        # No host of a multi-host DSN is writable: the primary is gone and no standby has
+        # been promoted yet (a failover's window).
+        asyncpg.TargetServerAttributeNotMatched,
+        asyncpg.ReadOnlySQLTransactionError,
     ) as error:
         raise Unavailable(f"PostgreSQL unavailable ({what}): {type(error).__name__}") from error
     except asyncpg.PostgresError as error:

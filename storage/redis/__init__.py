@@ -1,6 +1,8 @@
 """Redis adapters: the shared cache, live events over pub/sub and the job queue on a
-Stream, all on one client per server. `redis://h:6379/0` (the queue also takes
-`?prefix=chirp:jobs&max_attempts=5`: its streams are the keys `<prefix>:<name>`)."""
+Stream, all on one client per server. `redis://h:6379/0`, or through Sentinel
+`redis+sentinel://h:26379,h2:26379/SERVICE/0` (storage/redis/client.py). The queue also takes
+`?prefix=chirp:jobs&max_attempts=5` (its streams are the keys `<prefix>:<name>`) and
+`?replicas=1`: a job is acknowledged only once that many replicas have it (`WAIT`)."""
 
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ async def open_job_queue(url: str, resources: Resources) -> RedisJobQueues:
         await shared_client(url, resources),
         max_attempts=int(options.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
         prefix=options.get("prefix", DEFAULT_PREFIX),
+        replicas=int(options.get("replicas", 0)),
     )
 
 

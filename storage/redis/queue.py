@@ -12,6 +12,8 @@ XAUTOCLAIM and written again the same way, so a job that keeps killing its worke
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,6 +29,9 @@ GROUP = "workers"
 RECLAIMER = "reclaimer"
 DEFAULT_MAX_ATTEMPTS = 5
 DEFAULT_PREFIX = "chirp:jobs"
+WAIT_MS = 500  # how long an enqueue waits for its replicas (`?replicas=`)
+UNREPLICATED_PAUSE_S = 10.0  # after a wait fell short, enqueues do not wait for this long
+log = logging.getLogger("chirp.queue")
 
 
 class RedisJobQueue:
@@ -36,8 +41,11 @@ class RedisJobQueue:
         stream: str,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         prefix: str = DEFAULT_PREFIX,
+        replicas: int = 0,
     ) -> None:
         self._client = client
+        self._replicas = replicas
+        self._unreplicated_until = 0.0
         self._stream = f"{prefix}:{stream}"
         self._dead = f"{self._stream}:dead"
         self._max_attempts = max_attempts
@@ -68,6 +76,22 @@ class RedisJobQueue:
             entry = await self._client.xadd(
                 self._stream, {"kind": kind, "payload": json.dumps(dict(payload)), "attempts": 0}
             )
+            if self._replicas and time.monotonic() >= self._unreplicated_until:
+                # Acknowledged once a replica has it too, so a failover keeps it. With no
+                # replica to wait for (after a failover, until the old primary is back as
+                # one), the job is kept by the primary's AOF alone: said, and not waited
+                # for again for a while, rather than slowing every enqueue down.
+                copies = await self._client.wait(self._replicas, WAIT_MS)
+                if copies < self._replicas:
+                    self._unreplicated_until = time.monotonic() + UNREPLICATED_PAUSE_S
+                    log.warning(
+                        "job stream %s: %d of %d replica(s) acknowledged; a failover now "
+                        "could lose the jobs of the next %.0f s",
+                        self._stream,
+                        copies,
+                        self._replicas,
+                        UNREPLICATED_PAUSE_S,
+                    )
         return _text(entry)
 
     async def reserve(self, consumer: str, limit: int, wait_s: float) -> list[Job]:
@@ -190,15 +214,20 @@ class RedisJobQueues(JobStreams[RedisJobQueue]):
     """Named streams on one Redis server."""
 
     def __init__(
-        self, client: Redis, max_attempts: int = DEFAULT_MAX_ATTEMPTS, prefix: str = DEFAULT_PREFIX
+        self,
+        client: Redis,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        prefix: str = DEFAULT_PREFIX,
+        replicas: int = 0,
     ) -> None:
         super().__init__()
         self._client = client
         self._max_attempts = max_attempts
         self._prefix = prefix
+        self._replicas = replicas
 
     def _open(self, name: str) -> RedisJobQueue:
-        return RedisJobQueue(self._client, name, self._max_attempts, self._prefix)
+        return RedisJobQueue(self._client, name, self._max_attempts, self._prefix, self._replicas)
 
 
 def _text(value: Any) -> str:

@@ -36,6 +36,7 @@ from typing import Any
 import asyncpg
 
 from app.backup import open_backups
+from storage.postgres.shards import split_dsns
 from storage.records import TimelineKind
 from tests.resolvers.test_notifications import settled
 from tests.support.cli import chirp_env, run_chirp
@@ -143,7 +144,7 @@ def test_the_engines_restore_to_a_time(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert tweets.errors == [] and users.errors == []
         settled(client)
-    _archive_past(settings.users_url.split(",")[0])
+    _archive_past(split_dsns(settings.users_url)[0])
 
     sets = open_backups(settings).sets()
     assert [s.parts["kind"] for s in sets[-2:]] == ["full", "incremental"]

@@ -53,6 +53,8 @@ def engines_backup_settings(tmp_path: Path) -> Settings:
         limits=Limits(
             mutations_per_minute=100_000,
             sign_ups_per_minute=100_000,
+            log_ins_per_minute=100_000,
+            log_ins_per_account=100_000,
             anonymous_searches_per_minute=100_000,
             read_points_per_hour=10**9,
         ),
