@@ -59,7 +59,12 @@ def _primary_of(netloc: str, path: str) -> Redis:
         name, _, port = host.rpartition(":") if ":" in host else (host, "", "")
         sentinels.append((name, int(port) if port else 26379))
     timeouts = {"socket_timeout": SOCKET_TIMEOUT_S, "socket_connect_timeout": SOCKET_TIMEOUT_S}
-    sentinel = Sentinel(sentinels, sentinel_kwargs=timeouts, **timeouts)
+    sentinel = Sentinel(
+        sentinels,
+        sentinel_kwargs=timeouts,
+        socket_timeout=SOCKET_TIMEOUT_S,
+        socket_connect_timeout=SOCKET_TIMEOUT_S,
+    )
     client: Redis = sentinel.master_for(
         service, db=int(db or 0), max_connections=MAX_CONNECTIONS, health_check_interval=30
     )
