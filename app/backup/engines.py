@@ -533,13 +533,13 @@ async def _empty_cache(url: str) -> None:
     """The cache and job queues hold what was true after the restore's time: emptied."""
     if not url.startswith("redis"):
         return
-    from storage.redis.client import new_client
+    from storage.redis.client import close_client, new_client
 
     client = new_client(url)
     try:
         await client.flushdb()
     finally:
-        await client.aclose()
+        await close_client(client)
 
 
 def _files(folder: Path) -> list[Path]:

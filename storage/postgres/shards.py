@@ -54,9 +54,10 @@ async def driver_errors(what: str) -> AsyncIterator[None]:
         TimeoutError,
         asyncpg.PostgresConnectionError,
         asyncpg.InterfaceError,
-        # No host of a multi-host DSN is writable: the primary is gone and no standby has
-        # been promoted yet (a failover's window).
-        asyncpg.TargetServerAttributeNotMatched,
+        # No host of a multi-host DSN is writable (the primary is gone and no standby has
+        # been promoted yet: a failover's window), or a connection's state broke as its
+        # server died mid-operation: both are the driver's InternalClientError.
+        asyncpg.InternalClientError,
         asyncpg.ReadOnlySQLTransactionError,
     ) as error:
         raise Unavailable(f"PostgreSQL unavailable ({what}): {type(error).__name__}") from error

@@ -7,6 +7,7 @@ after a failover its new connections go to the promoted replica by themselves.""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -32,7 +33,7 @@ def split_url(url: str) -> tuple[str, dict[str, str]]:
 
 
 def new_client(url: str) -> Redis:
-    """A client of its own (close it with `aclose()`); `shared_client` shares one."""
+    """A client of its own (close it with `close_client`); `shared_client` shares one."""
     server, _ = split_url(url)
     parts = urlsplit(server)
     if parts.scheme == "redis+sentinel":
@@ -68,7 +69,21 @@ def _primary_of(netloc: str, path: str) -> Redis:
     client: Redis = sentinel.master_for(
         service, db=int(db or 0), max_connections=MAX_CONNECTIONS, health_check_interval=30
     )
+    _SENTINELS[client] = sentinel
     return client
+
+
+# The Sentinel a client asks for its primary: closed with it (its own connections to each
+# Sentinel are not the client's pool's).
+_SENTINELS: weakref.WeakKeyDictionary[Redis, Sentinel] = weakref.WeakKeyDictionary()
+
+
+async def close_client(client: Redis) -> None:
+    await client.aclose()
+    sentinel = _SENTINELS.pop(client, None)
+    if sentinel is not None:
+        for each in sentinel.sentinels:
+            await each.aclose()
 
 
 async def shared_client(url: str, resources: Resources) -> Redis:
@@ -78,7 +93,7 @@ async def shared_client(url: str, resources: Resources) -> Redis:
         return new_client(url)
 
     async def close(client: Redis) -> None:
-        await client.aclose()
+        await close_client(client)
 
     client: Redis = await resources.shared(f"redis:{server}", connect, close)
     return client
