@@ -8,7 +8,8 @@ What each engine contributes:
   (`barman-cloud-wal-archive`, set up by `scripts/services`; see the README). A restore
   replays WAL up to the exact time asked (`restore_postgres`), so PostgreSQL loses at most
   what `archive_timeout` had not shipped yet.
-- **Cassandra** (the keyspace of `CHIRP_TWEETS_URL`): `nodetool flush`, then in a full set a
+- **Cassandra** (the keyspace of `CHIRP_TWEETS_URL`): `nodetool flush` (the derived tables,
+  then the tweets: see `_Cassandra.create`), then in a full set a
   `nodetool snapshot` shipped table by table, and in every set the sstables that
   `incremental_backups: true` hard-linked under each table's `backups/` since the last set
   (shipped, then removed there). A restore imports the newest full set at or before the
@@ -60,6 +61,8 @@ PROMOTION_WAIT_S = 600.0  # a restored PostgreSQL replays WAL before it takes wr
 # deletes versions replaced (or deleted) longer ago, so purged media leaves S3 for good; a
 # restore to an older time leaves the media as it is (and says so).
 MEDIA_HISTORY = timedelta(days=7)
+# Cassandra's tables of record; every other table of the keyspace is derived from them.
+PRIMARY_TABLES = frozenset({"tweets", "archived_tweets"})
 log = logging.getLogger("chirp.backup")
 _S3 = Config(signature_version="s3v4", s3={"addressing_style": "path"})
 
@@ -396,12 +399,20 @@ class _Cassandra:
 
     def create(self, name: str, full: bool, progress: Any) -> dict[str, Any]:
         tables = self._tables()
-        self._tool("flush", "--", self._keyspace)
+        # Tables are flushed one after another, so a set is not one moment of the keyspace.
+        # The derived tables (timelines, engagement, counts...) go first and the tweets
+        # last: every entry the set holds then points to a tweet it also holds, and what a
+        # tweet lacks (an entry written after its table's flush) the restore rebuilds from
+        # the tweets (Reconcile.reattach).
+        derived = sorted(set(tables) - PRIMARY_TABLES)
+        self._tool("flush", "--", self._keyspace, *derived)
+        self._tool("flush", "--", self._keyspace, *sorted(PRIMARY_TABLES & set(tables)))
         # What incremental_backups linked so far: in a full set, the snapshot holds it.
         linked = {t: sorted(_files(folder / "backups")) for t, folder in tables.items()}
         shipped = files = 0
         if full:
-            self._tool("snapshot", "-t", name, "--", self._keyspace)
+            # Without flushing again, which would flush every table at once.
+            self._tool("snapshot", "--skip-flush", "-t", name, "--", self._keyspace)
             try:
                 for table, folder in tables.items():
                     for path in _files(folder / "snapshots" / name):
