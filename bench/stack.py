@@ -347,8 +347,10 @@ class Stack:
     async def elasticsearch(self) -> Any:
         from elasticsearch import AsyncElasticsearch
 
-        server = urlunsplit(urlsplit(self.env["CHIRP_SEARCH_URL"])._replace(query=""))
-        client = AsyncElasticsearch(server, request_timeout=60)
+        from storage.elasticsearch import nodes_of, parse_url
+
+        server, _ = parse_url(self.env["CHIRP_SEARCH_URL"])
+        client = AsyncElasticsearch(nodes_of(server), request_timeout=60)
         try:
             yield client
         finally:

@@ -1,6 +1,9 @@
 """ElasticsearchSearchIndex: tweets (and people) in Elasticsearch indexes behind aliases.
 
-`http://h:9200` (`?alias=name` to use another alias). `migrate(url)` creates the index
+`http://h:9200` (`?alias=name` to use another alias), or several nodes of one cluster,
+`http://h1:9200,h2:9200`: a request a node cannot take (refused, reset) is sent to another.
+`?replicas=N` gives each index N replicas of every shard (Elasticsearch's default, 1, unless
+set; `migrate` applies a change to existing indexes). `migrate(url)` creates the index
 `<alias>-v<MAPPING_VERSION>` and points the alias at it; when the mapping version changes,
 it creates the new index, copies every document into it (client side: this build of
 Elasticsearch has no reindex module), and swaps the alias atomically, so reads never stop.
@@ -89,6 +92,17 @@ def parse_url(url: str) -> tuple[str, str]:
     return server, _options(url).get("alias", DEFAULT_ALIAS)
 
 
+def replicas_of(url: str) -> int | None:
+    replicas = _options(url).get("replicas")
+    return int(replicas) if replicas is not None else None
+
+
+def nodes_of(server: str) -> list[str]:
+    """`http://h1:9200,h2:9200` → each node's URL."""
+    parts = urlsplit(server)
+    return [f"{parts.scheme}://{host}" for host in parts.netloc.split(",") if host]
+
+
 def users_alias_of(url: str) -> str:
     return _options(url).get("users_alias", DEFAULT_USERS_ALIAS)
 
@@ -104,7 +118,7 @@ async def es_errors(what: str) -> AsyncIterator[None]:
 
 
 def _client(server: str) -> AsyncElasticsearch:
-    return AsyncElasticsearch(server, request_timeout=REQUEST_TIMEOUT_S, max_retries=1)
+    return AsyncElasticsearch(nodes_of(server), request_timeout=REQUEST_TIMEOUT_S, max_retries=1)
 
 
 def _source(document: SearchDocument) -> dict[str, Any]:
@@ -300,29 +314,38 @@ async def migrate(url: str) -> list[str]:
     server, alias = parse_url(url)
     client = _client(server)
     try:
-        applied = await ensure_index(client, alias, MAPPING_VERSION, MAPPINGS)
+        replicas = replicas_of(url)
+        applied = await ensure_index(client, alias, MAPPING_VERSION, MAPPINGS, replicas)
         users_alias = users_alias_of(url)
         return applied + await ensure_index(
-            client, users_alias, USERS_MAPPING_VERSION, USER_MAPPINGS
+            client, users_alias, USERS_MAPPING_VERSION, USER_MAPPINGS, replicas
         )
     finally:
         await client.close()
 
 
 async def ensure_index(
-    client: AsyncElasticsearch, alias: str, version: int, mappings: dict[str, Any]
+    client: AsyncElasticsearch,
+    alias: str,
+    version: int,
+    mappings: dict[str, Any],
+    replicas: int | None = None,
 ) -> list[str]:
-    """The alias on `<alias>-v<version>`; moving it from an older index copies its documents
-    first, then swaps the alias in one atomic step."""
+    """The alias on `<alias>-v<version>` (with `replicas` replicas, when given); moving it
+    from an older index copies its documents first, then swaps the alias in one atomic
+    step."""
     target = f"{alias}-v{version}"
+    settings = {} if replicas is None else {"number_of_replicas": replicas}
     async with es_errors("migrate"):
         current: list[str] = []
         with suppress(NotFoundError):
             current = list((await client.indices.get_alias(name=alias)).keys())
         if current == [target]:
+            if settings:
+                await client.indices.put_settings(index=target, settings=settings)
             return []
         if not await client.indices.exists(index=target):
-            await client.indices.create(index=target, mappings=mappings)
+            await client.indices.create(index=target, mappings=mappings, settings=settings)
         for old in current:
             await _copy(client, old, target)
         actions: list[dict[str, Any]] = [
