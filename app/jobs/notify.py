@@ -38,6 +38,7 @@ from storage.records import (
 )
 
 IN_FLIGHT = 16  # truth reads and store changes in flight per batch
+RECHECKS = 3  # truths read again after applying, until they stand still
 
 
 @dataclass(frozen=True)
@@ -75,19 +76,33 @@ class Notify:
         wanted = await self._wanted({cause.recipient for cause in causes})
         users = await self._users_of(causes)
         follows = await self._follows_for_protected(causes, users)
-        changes: dict[tuple[int, str], NotificationChange] = {}
-        for cause, true in zip(causes, truths, strict=True):
-            allowed = (
-                true
-                and not cause.over
-                and cause.kind in wanted[cause.recipient]
-                and self._may_tell(cause, policies[cause.recipient], users, follows)
+
+        async def settle(truths: list[bool], dropped: set[tuple[int, str]]) -> None:
+            changes: dict[tuple[int, str], NotificationChange] = {}
+            for cause, true in zip(causes, truths, strict=True):
+                allowed = (
+                    true
+                    and not cause.over
+                    and cause.kind in wanted[cause.recipient]
+                    and self._may_tell(cause, policies[cause.recipient], users, follows)
+                )
+                _merge(changes, cause, allowed)
+            await asyncio.gather(
+                *(self._apply(change) for change in changes.values()),
+                *(self._drop(recipient, base) for recipient, base in dropped),
             )
-            _merge(changes, cause, allowed)
-        await asyncio.gather(
-            *(self._apply(change) for change in changes.values()),
-            *(self._drop(recipient, base) for recipient, base in dropped),
-        )
+
+        await settle(truths, dropped)
+        # Batches run side by side: another one may have read the truth before an undo and
+        # applied its change after ours (a retweet, its undoing and a new retweet, each
+        # job in its own batch). Reading the truth again after every apply makes the last
+        # applier see the latest truth and set it right.
+        for _ in range(RECHECKS):
+            again = await self._truths(causes)
+            if again == truths:
+                return
+            truths = again
+            await settle(truths, set())
 
     async def _causes(
         self, payloads: Sequence[Payload]

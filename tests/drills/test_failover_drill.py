@@ -159,7 +159,7 @@ def test_losing_the_postgres_primary(tmp_path: Path) -> None:
         failed = Counter(code for _, code, _ in outcomes if code != "ok")
         assert set(failed) <= {"UNAVAILABLE"}, failed
         assert all(killed_at <= at <= promoted_at + 1 for at, code, _ in outcomes if code != "ok")
-        back_at = min(at for at, code, _ in sign_ups.outcomes if code == "ok" and at > killed_at)
+        back_at = max([killed_at, *(at for at, code, _ in outcomes if code != "ok")])
         acknowledged = [name for _, code, name in sign_ups.outcomes if code == "ok"]
         lost = [n for n in acknowledged if client.data(USER, {"u": n})["user"] is None]
         assert lost == []
@@ -169,8 +169,8 @@ def test_losing_the_postgres_primary(tmp_path: Path) -> None:
         f"\nfailover drill (PostgreSQL primary): {len(outcomes)} requests "
         f"({len(sign_ups.outcomes)} sign-ups, {len(log_ins.outcomes)} log-ins), failed "
         f"{dict(failed) or 0}, acknowledged writes lost {len(lost)} of {len(acknowledged)}; "
-        f"full service {back_at - killed_at:.1f} s after the kill (the promotion "
-        f"{promoted_at - killed_at:.1f} s after it; design: 7200 s)"
+        f"the promotion {promoted_at - killed_at:.1f} s after the kill, the last failure "
+        f"{back_at - killed_at:.1f} s after it (design: 7200 s)"
     )
 
 
