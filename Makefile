@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest drill drill-replicated migrate schema worker clean
+.PHONY: install run test lint typecheck pytest drill drill-replicated bench migrate schema worker clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,16 @@ drill: $(STAMP)
 # The node-loss drills (scripts/services up --replicated; they kill engines).
 drill-replicated: $(STAMP)
 	CHIRP_DRILLS=1 $(BIN)/pytest -q -s tests/drills/test_failover_drill.py
+
+# The read benchmarks (bench/reads.py, issue #21) on the embedded default, then on the real
+# engines when scripts/services has them up; each writes its figures into docs/PERFORMANCE.md.
+# wrk is the load generator (Debian's package).
+bench: $(STAMP)
+	command -v wrk > /dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	env $$(env | sed -n 's/^\(CHIRP_[A-Z_]*_URL\)=.*/-u \1/p') $(BIN)/python bench/reads.py --record
+	if scripts/services status | grep -q '^cassandra *up'; then \
+	  eval "$$(scripts/services env)" && $(BIN)/python bench/reads.py --record; \
+	else echo "bench: the real engines are not up (scripts/services up): their figures are left as they were"; fi
 
 schema: $(STAMP)
 	$(BIN)/chirp print-schema -o schema.graphql

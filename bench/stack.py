@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import inspect
+import ipaddress
 import json
 import math
 import os
@@ -110,8 +111,16 @@ def _loopback_only(urls: Iterable[str]) -> None:
     for url in urls:
         for part in url.split(","):
             host = urlsplit(part if "://" in part else f"x://{part}").hostname or ""
-            if host and host not in ("127.0.0.1", "localhost", "::1"):
+            if host and host != "localhost" and not _loopback(host):
                 raise SystemExit(f"refusing to benchmark a non-loopback engine: {url}")
+
+
+def _loopback(host: str) -> bool:
+    """127.0.0.0/8 or ::1 (the replicated profile's nodes are on 127.0.0.2 and .3)."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Stack:
@@ -210,6 +219,15 @@ class Stack:
         self._spawn("server", ["serve", "--port", str(self.port)], worker_id=1)
         for n in range(self.args.workers):
             self._spawn(f"worker{n}", ["worker"], worker_id=2 + n)
+        await self._wait_ready()
+
+    async def restart_server(self) -> None:
+        """Stop `chirp serve` and start it again (its in-process caches start empty)."""
+        server = self.processes.pop(0)  # start() spawns it first
+        server.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(server.wait, 15)
+        self._spawn("server", ["serve", "--port", str(self.port)], worker_id=1)
+        self.processes.insert(0, self.processes.pop())
         await self._wait_ready()
 
     def _spawn(
