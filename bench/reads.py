@@ -61,6 +61,8 @@ PAGES = {
 }
 FLOOR = "{ __typename }"
 LIKE = "mutation($t: ID!) { likeTweet(id: $t) { id } }"
+POST_TEXT = "mutation($t: String!) { postTweet(input: {text: $t}) { id } }"
+TWEET_BY_ID = f"query($t: ID!) {{ tweet(id: $t) {{ {TWEET_FIELDS} }} }}"
 HOME_PAGE = f"query($after: String) {{ homeTimeline(first: 20, after: $after) {{ {PAGE} }} }}"
 SIZES = (1, 20, 100)
 PERFORMANCE = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
@@ -89,7 +91,7 @@ async def _gql(
     return dict(body["data"])
 
 
-async def _seed(stack: Stack, http: httpx2.AsyncClient) -> Seeded:
+async def seed(stack: Stack, http: httpx2.AsyncClient) -> Seeded:
     seeded = Seeded()
     authors = await stack.create_users(AUTHORS, "author")
     readers = await stack.create_users(READERS, "reader")
@@ -181,7 +183,7 @@ async def p1(stack: Stack, seeded: Seeded, quick: bool) -> dict[str, dict[str, l
     return found
 
 
-async def _cursors(stack: Stack, seeded: Seeded) -> list[tuple[str, str | None]]:
+async def cursors(stack: Stack, seeded: Seeded) -> list[tuple[str, str | None]]:
     """(token, cursor) of every page of every reader's home timeline."""
     asked: list[tuple[str, str | None]] = []
     async with stack.http(4) as http:
@@ -197,7 +199,7 @@ async def _cursors(stack: Stack, seeded: Seeded) -> list[tuple[str, str | None]]
     return asked
 
 
-def _wrk_script(folder: Path, name: str, requests: list[tuple[str, dict[str, Any]]]) -> Path:
+def wrk_script(folder: Path, name: str, requests: list[tuple[str, dict[str, Any]]]) -> Path:
     """A wrk script sending these (token, body) requests in turn, each thread from its own
     place, and counting any answer that is not a 200 without errors."""
     lua = folder / f"{name}.lua"
@@ -247,14 +249,14 @@ async def p2(stack: Stack, seeded: Seeded, args: argparse.Namespace) -> dict[str
     await stack.restart_server()
     pages = [
         (token, {"query": HOME_PAGE, "variables": {"after": after}})
-        for token, after in await _cursors(stack, seeded)
+        for token, after in await cursors(stack, seeded)
     ]
     _, token = seeded.readers[0]
     folder = Path(tempfile.mkdtemp(prefix="chirp-wrk-"))
     try:
         scripts = {
-            "floor": _wrk_script(folder, "floor", [(token, {"query": FLOOR})]),
-            "home": _wrk_script(folder, "home", pages),
+            "floor": wrk_script(folder, "floor", [(token, {"query": FLOOR})]),
+            "home": wrk_script(folder, "home", pages),
         }
         _wrk(stack.base, scripts["home"], 1, args.connections)  # warm caches and connections
         rates: dict[str, list[float]] = {"floor": [], "home": []}
@@ -310,11 +312,11 @@ def _rounds(rates: list[float]) -> str:
     return ", ".join(f"{rate:.0f}" for rate in rates)
 
 
-def record(stack: Stack, text: str) -> None:
-    """The report into docs/PERFORMANCE.md, in place of the last one of its profile, with
-    the date and the machine."""
+def record(stack: Stack, text: str, bench: str = "bench/reads.py") -> None:
+    """A bench's report into docs/PERFORMANCE.md, in place of its last one on the same
+    profile (between its markers), with the date and the machine."""
     profile = "engines" if stack.real else "embedded"
-    begin, end = f"<!-- bench/reads.py {profile} -->", f"<!-- /bench/reads.py {profile} -->"
+    begin, end = f"<!-- {bench} {profile} -->", f"<!-- /{bench} {profile} -->"
     machine = (
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} "
         f"cores, Python {platform.python_version()}, {platform.platform(terse=True)}."
@@ -332,7 +334,7 @@ def record(stack: Stack, text: str) -> None:
 
 async def main(stack: Stack, args: argparse.Namespace) -> None:
     async with stack.http(8) as http:
-        seeded = await _seed(stack, http)
+        seeded = await seed(stack, http)
     trips = await p1(stack, seeded, args.quick)
     rates = await p2(stack, seeded, args)
     text = report(stack, args, trips, rates)
@@ -356,7 +358,7 @@ def cli() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 1.0, 1
-    run(args, lambda stack: main(stack, args))
+    run(args, lambda stack: main(stack, args), {"CHIRP_READ_POINTS_PER_HOUR": "1000000000"})
 
 
 if __name__ == "__main__":
