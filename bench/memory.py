@@ -22,10 +22,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import re
 import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,7 +34,6 @@ from stack import Stack, add_common_options, allow_sockets, open_subscription, r
 
 SUBSCRIPTION = "subscription { homeTimeline { type tweetId } }"
 FLAT = 0.10  # the last RSS within 10 % of the warm baseline
-_SENT = re.compile(r"^\s*(\d+) requests in", re.M)
 
 
 def rss_mb(pid: int) -> float:
@@ -99,18 +96,8 @@ def _wrk_chunk(base: str, script: Path, requests: int, rate: float, connections:
     """About `requests` requests (wrk runs for a time: the time the rate so far predicts);
     how many it sent."""
     seconds = max(1, round(requests / max(rate, 1.0)))
-    out = subprocess.run(
-        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "-s", str(script), base],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if "failed: 0" not in out:
-        raise RuntimeError(f"requests failed under wrk:\n{out}")
-    sent = _SENT.search(out)
-    if sent is None:
-        raise RuntimeError(f"wrk printed no count:\n{out}")
-    return int(sent.group(1))
+    sent, _ = reads.wrk(base, script, seconds, connections)
+    return sent
 
 
 async def mixed(

@@ -69,6 +69,7 @@ PERFORMANCE = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
 AUTHORS, TWEETS_EACH, READERS, REPLIES, LIKES = 20, 10, 50, 20, 100
 _CALLS = re.compile(r'^chirp_store_calls_total\{method="([^"]*)"\}\s+([0-9.eE+-]+)\s*$', re.M)
 _RATE = re.compile(r"^Requests/sec:\s+([0-9.]+)", re.M)
+_SENT = re.compile(r"^\s*(\d+) requests in", re.M)
 
 
 class Seeded:
@@ -228,7 +229,9 @@ done = function(summary, latency, requests) io.write("failed: " .. failed .. "\\
     return lua
 
 
-def _wrk(base: str, script: Path, seconds: float, connections: int) -> float:
+def wrk(base: str, script: Path, seconds: float, connections: int) -> tuple[int, float]:
+    """Run wrk with a script of wrk_script's; (requests sent, requests per second). Any
+    failed request fails the run."""
     out = subprocess.run(
         ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s", "-s", str(script), base],
         capture_output=True,
@@ -237,10 +240,10 @@ def _wrk(base: str, script: Path, seconds: float, connections: int) -> float:
     ).stdout
     if "failed: 0" not in out:
         raise RuntimeError(f"requests failed under wrk:\n{out}")
-    rate = _RATE.search(out)
-    if rate is None:
-        raise RuntimeError(f"wrk printed no rate:\n{out}")
-    return float(rate.group(1))
+    sent, rate = _SENT.search(out), _RATE.search(out)
+    if sent is None or rate is None:
+        raise RuntimeError(f"wrk printed no count or rate:\n{out}")
+    return int(sent.group(1)), float(rate.group(1))
 
 
 async def p2(stack: Stack, seeded: Seeded, args: argparse.Namespace) -> dict[str, list[float]]:
@@ -258,12 +261,12 @@ async def p2(stack: Stack, seeded: Seeded, args: argparse.Namespace) -> dict[str
             "floor": wrk_script(folder, "floor", [(token, {"query": FLOOR})]),
             "home": wrk_script(folder, "home", pages),
         }
-        _wrk(stack.base, scripts["home"], 1, args.connections)  # warm caches and connections
+        wrk(stack.base, scripts["home"], 1, args.connections)  # warm caches and connections
         rates: dict[str, list[float]] = {"floor": [], "home": []}
         for _ in range(args.rounds):
             for name, script in scripts.items():
-                rate = await asyncio.to_thread(
-                    _wrk, stack.base, script, args.seconds, args.connections
+                _, rate = await asyncio.to_thread(
+                    wrk, stack.base, script, args.seconds, args.connections
                 )
                 rates[name].append(rate)
         rates["pages"] = [float(len(pages))]
