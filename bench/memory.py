@@ -30,18 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import reads
-from stack import Stack, add_common_options, allow_sockets, open_subscription, run
+from stack import Stack, add_common_options, allow_sockets, open_subscription, rss_mb, run
 
 SUBSCRIPTION = "subscription { homeTimeline { type tweetId } }"
 FLAT = 0.10  # the last RSS within 10 % of the warm baseline
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _server_pid(stack: Stack) -> int:

@@ -58,14 +58,6 @@ class Minute:
     events: int = 0
 
 
-def _rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def _fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -161,9 +153,9 @@ async def _body(stack_: stack.Stack, args: argparse.Namespace) -> None:
             await asyncio.sleep(args.sample)
             stack_.check_alive()
             minute = traffic.minutes[-1]
-            minute.rss_mb.append(_rss_mb(server))
+            minute.rss_mb.append(stack.rss_mb(server))
             minute.fds.append(_fds(server))
-            minute.worker_rss_mb.append(_rss_mb(worker))
+            minute.worker_rss_mb.append(stack.rss_mb(worker))
             total = sum(len(v) for v in subscribers.received.values())
             minute.events += total - seen
             seen = total

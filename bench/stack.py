@@ -567,6 +567,15 @@ def prepare_live(args: argparse.Namespace) -> None:
         args.workers = 0
 
 
+def rss_mb(pid: int) -> float:
+    """A process's resident memory (VmRSS), in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def allow_sockets(count: int) -> None:
     """Raise this process's open-file limit for `count` websockets (inherited by the server
     it starts, which holds the other end of each)."""
