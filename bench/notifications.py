@@ -29,7 +29,6 @@ import contextlib
 import json
 import math
 import random
-import re
 import time
 from collections import defaultdict
 from typing import Any
@@ -121,15 +120,6 @@ def _global(tweet_id: int) -> str:
     from schema.node import to_global_id
 
     return str(to_global_id("Tweet", tweet_id))
-
-
-_STORE_CALLS = re.compile(r'^chirp_store_calls_total\{method="([^"]*)"\}\s+([0-9.eE+-]+)\s*$', re.M)
-
-
-async def _store_calls(stack_: stack.Stack, http: httpx2.AsyncClient) -> dict[str, float]:
-    """The server's store calls so far, by method (its /metrics)."""
-    response = await http.get("/metrics", headers={"Authorization": f"Bearer {stack_.secret}"})
-    return {method: float(n) for method, n in _STORE_CALLS.findall(response.text)}
 
 
 def _line(label: str, values: list[float]) -> str:
@@ -235,9 +225,9 @@ async def _storm(stack_: stack.Stack, args: argparse.Namespace) -> None:
         calls: dict[str, Any] = {}
         for who, token in (("quiet", quiet_token), ("star", star_token)):
             await _graphql(http, PAGE, {}, token)  # warm: compare what a page read costs
-            before = await _store_calls(stack_, http)
+            before = await stack_.store_calls(http)
             await _graphql(http, PAGE, {}, token)
-            after = await _store_calls(stack_, http)
+            after = await stack_.store_calls(http)
             calls[who] = {m: n - before.get(m, 0) for m, n in after.items() if n > before.get(m, 0)}
         for _ in range(args.page_rounds):
             for who, token in (("quiet", quiet_token), ("star", star_token)):

@@ -67,7 +67,6 @@ HOME_PAGE = f"query($after: String) {{ homeTimeline(first: 20, after: $after) {{
 SIZES = (1, 20, 100)
 PERFORMANCE = Path(__file__).resolve().parent.parent / "docs" / "PERFORMANCE.md"
 AUTHORS, TWEETS_EACH, READERS, REPLIES, LIKES = 20, 10, 50, 20, 100
-_CALLS = re.compile(r'^chirp_store_calls_total\{method="([^"]*)"\}\s+([0-9.eE+-]+)\s*$', re.M)
 _RATE = re.compile(r"^Requests/sec:\s+([0-9.]+)", re.M)
 _SENT = re.compile(r"^\s*(\d+) requests in", re.M)
 
@@ -127,11 +126,6 @@ def _global_id(database_id: int) -> str:
     return str(to_global_id("Tweet", database_id))
 
 
-async def _calls(http: httpx2.AsyncClient, stack: Stack) -> Counter[str]:
-    response = await http.get("/metrics", headers={"Authorization": f"Bearer {stack.secret}"})
-    return Counter({method: int(float(n)) for method, n in _CALLS.findall(response.text)})
-
-
 LAST: dict[str, Counter[str]] = {}  # the last request's calls by method, per page
 
 
@@ -140,9 +134,9 @@ async def _round_trips(
 ) -> int:
     """The store and cache calls the server made for this one request (its session and
     read budget included)."""
-    before = await _calls(http, stack)
+    before = await stack.store_calls(http)
     await _gql(http, query, token, **variables)
-    calls = await _calls(http, stack) - before
+    calls = await stack.store_calls(http) - before
     LAST[query] = calls
     return sum(calls.values())
 

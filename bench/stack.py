@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ BENCH_WORKER_ID = 1000  # Snowflake worker id of the bench process (users it cre
 SETUP_CONCURRENCY = 64
 FOLLOW_CHUNK = 500  # edges per follow_many call
 _BACKLOG = re.compile(r'^chirp_job_backlog\{stream="([^"]*)"\}\s+([0-9.eE+-]+)\s*$', re.M)
+_STORE_CALLS = re.compile(r'^chirp_store_calls_total\{method="([^"]*)"\}\s+([0-9.eE+-]+)\s*$', re.M)
 
 
 def add_common_options(parser: argparse.ArgumentParser, workers: int = 1) -> None:
@@ -448,6 +450,12 @@ class Stack:
         response = await http.get("/metrics", headers={"Authorization": f"Bearer {self.secret}"})
         found = _BACKLOG.findall(response.text)
         return sum(float(value) for _, value in found) if found else None
+
+    async def store_calls(self, http: httpx2.AsyncClient) -> Counter[str]:
+        """The server's store and cache calls so far, by method (`chirp_store_calls_total`
+        on its /metrics; in-server jobs included, a `chirp worker`'s not)."""
+        response = await http.get("/metrics", headers={"Authorization": f"Bearer {self.secret}"})
+        return Counter({m: int(float(n)) for m, n in _STORE_CALLS.findall(response.text)})
 
 
 async def post_tweet(http: httpx2.AsyncClient, token: str, text: str) -> int:

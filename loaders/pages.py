@@ -71,15 +71,33 @@ class Pages:
 
         return fetch
 
+    def _merged(self, timelines: list[tuple[TimelineKind, int]]) -> Fetch:
+        """Several timelines read as one, in one store call: newest first, each tweet once."""
+
+        async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
+            pages = await self._timelines.pages(timelines, limit, after)
+            newest_first = heapq.merge(*pages, key=lambda e: e.position, reverse=True)
+            merged: dict[int, TimelineEntry] = {}
+            for entry in newest_first:
+                merged.setdefault(entry.tweet_id, entry)
+                if len(merged) == limit:
+                    break
+            return list(merged.values())
+
+        return fetch
+
     async def home(self, first: int, after: Position | None) -> TweetPage:
         """The fanned-out home timeline, merged with the author timelines of followed
         celebrities (hybrid fan-out), in one order and with one kind of cursor."""
         assert self._viewer_id is not None
-        sources = [self._timeline(TimelineKind.HOME, self._viewer_id)]
-        for celebrity in await self.followed_celebrities():
-            sources.append(self._timeline(TimelineKind.AUTHOR, celebrity))
-        fetch = sources[0] if len(sources) == 1 else _merged(sources)
-        return await self._scan(fetch, first, after, home=True)
+        celebrities = await self.followed_celebrities()
+        if not celebrities:
+            return await self._scan(
+                self._timeline(TimelineKind.HOME, self._viewer_id), first, after, home=True
+            )
+        timelines = [(TimelineKind.HOME, self._viewer_id)]
+        timelines += [(TimelineKind.AUTHOR, celebrity) for celebrity in celebrities]
+        return await self._scan(self._merged(timelines), first, after, home=True)
 
     async def followed_celebrities(self) -> list[int]:
         celebrities = [c for c in await self._celebrities() if c != self._viewer_id]
@@ -225,19 +243,3 @@ def _wanted(missing: int, seen: int, shown: int) -> int:
         return missing + 1
     per_shown = seen / max(shown, 1)
     return min(MAX_ROUND_ENTRIES, math.ceil(missing * per_shown) + 1)
-
-
-def _merged(sources: list[Fetch]) -> Fetch:
-    """Several timelines read as one: newest first, each tweet once."""
-
-    async def fetch(limit: int, after: Position | None) -> list[TimelineEntry]:
-        pages = await asyncio.gather(*(source(limit, after) for source in sources))
-        newest_first = heapq.merge(*pages, key=lambda e: e.position, reverse=True)
-        merged: dict[int, TimelineEntry] = {}
-        for entry in newest_first:
-            merged.setdefault(entry.tweet_id, entry)
-            if len(merged) == limit:
-                break
-        return list(merged.values())
-
-    return fetch

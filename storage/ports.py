@@ -255,6 +255,12 @@ class TimelineStore(Protocol):
     ) -> list[TimelineEntry]:
         """Newest first, strictly older than `after` when given."""
 
+    async def pages(
+        self, timelines: Sequence[tuple[TimelineKind, int]], limit: int, after: Position | None
+    ) -> list[list[TimelineEntry]]:
+        """page() of each (kind, owner), in order, in one call: one transaction, or one
+        round of concurrent queries (a home timeline merged with celebrities' own)."""
+
     async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
         """Drop all but the newest `keep` entries."""
 

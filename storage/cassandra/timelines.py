@@ -143,6 +143,15 @@ class CassandraTimelineStore:
             for row in rows
         ]
 
+    async def pages(
+        self, timelines: Sequence[tuple[TimelineKind, int]], limit: int, after: Position | None
+    ) -> list[list[TimelineEntry]]:
+        return list(
+            await asyncio.gather(
+                *(self.page(kind, owner, limit, after) for kind, owner in timelines)
+            )
+        )
+
     async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
         table, owner, tweet, _ = _LAYOUT[kind]
         if keep <= 0:

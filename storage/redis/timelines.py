@@ -16,6 +16,7 @@ reads the store.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -132,6 +133,15 @@ class RedisCachedTimelineStore:
                 await pipe.execute()
         except RedisError:
             await self._forget(owner_ids)
+
+    async def pages(
+        self, timelines: Sequence[tuple[TimelineKind, int]], limit: int, after: Position | None
+    ) -> list[list[TimelineEntry]]:
+        return list(
+            await asyncio.gather(
+                *(self.page(kind, owner, limit, after) for kind, owner in timelines)
+            )
+        )
 
     async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
         await self._store.trim(kind, owner_id, keep)

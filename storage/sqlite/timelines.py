@@ -105,25 +105,14 @@ class SqliteTimelineStore:
     async def page(
         self, kind: TimelineKind, owner_id: int, limit: int, after: Position | None = None
     ) -> list[TimelineEntry]:
-        layout = _LAYOUTS[kind]
-        if limit <= 0:
-            return []
-        where = f"{layout.owner} = ?"
-        params: list[int] = [owner_id]
-        if after is not None:
-            where += f" AND (created_at, {layout.tweet}) < (?, ?)"
-            params += [ms_from_utc(after[0]), after[1]]
-        sql = (
-            f"SELECT created_at, {layout.tweet} AS tweet_id, {layout.author_expr} AS author_id "
-            f"FROM {layout.table} WHERE {where} "
-            f"ORDER BY created_at DESC, {layout.tweet} DESC LIMIT ?"
-        )
         async with self._db.read() as tx:
-            rows = await tx.rows(sql, [*params, limit])
-        return [
-            TimelineEntry(utc_from_ms(row["created_at"]), row["tweet_id"], row["author_id"])
-            for row in rows
-        ]
+            return await _page(tx, kind, owner_id, limit, after)
+
+    async def pages(
+        self, timelines: Sequence[tuple[TimelineKind, int]], limit: int, after: Position | None
+    ) -> list[list[TimelineEntry]]:
+        async with self._db.read() as tx:
+            return [await _page(tx, kind, owner, limit, after) for kind, owner in timelines]
 
     async def trim(self, kind: TimelineKind, owner_id: int, keep: int) -> None:
         layout = _LAYOUTS[kind]
@@ -135,6 +124,29 @@ class SqliteTimelineStore:
 
     async def evict_older(self, kind: TimelineKind, before: datetime) -> int:
         return 0  # no cache in front: every entry is read from these tables
+
+
+async def _page(
+    tx: Tx, kind: TimelineKind, owner_id: int, limit: int, after: Position | None
+) -> list[TimelineEntry]:
+    layout = _LAYOUTS[kind]
+    if limit <= 0:
+        return []
+    where = f"{layout.owner} = ?"
+    params: list[int] = [owner_id]
+    if after is not None:
+        where += f" AND (created_at, {layout.tweet}) < (?, ?)"
+        params += [ms_from_utc(after[0]), after[1]]
+    sql = (
+        f"SELECT created_at, {layout.tweet} AS tweet_id, {layout.author_expr} AS author_id "
+        f"FROM {layout.table} WHERE {where} "
+        f"ORDER BY created_at DESC, {layout.tweet} DESC LIMIT ?"
+    )
+    rows = await tx.rows(sql, [*params, limit])
+    return [
+        TimelineEntry(utc_from_ms(row["created_at"]), row["tweet_id"], row["author_id"])
+        for row in rows
+    ]
 
 
 def _trim_sql(layout: _Layout) -> str:

@@ -76,3 +76,38 @@ def test_posting_as_a_celebrity_writes_o1_rows(low_threshold: GraphQLClient) -> 
     assert sum(calls.values()) <= 4, calls
     for fan in fans[:2]:
         eventually(lambda fan=fan: tweet["id"] in str(client.home(fan["accessToken"])))
+
+
+HOME = """query { homeTimeline(first: 20) { edges { node { id text likeCount viewerHasLiked
+    author { username } } } } }"""
+
+
+def test_merging_celebrities_into_a_home_page_costs_no_store_call_more(
+    low_threshold: GraphQLClient,
+) -> None:
+    client = low_threshold
+    stars = [client.sign_up(f"star{i}") for i in range(3)]
+    author = client.sign_up("author")
+    plain, merging = client.sign_up("plain"), client.sign_up("merging")
+    fans = [client.sign_up(f"fan{i}") for i in range(2)]
+    for star in stars:
+        for follower in (merging, *fans):
+            client.follow(follower["accessToken"], star["user"]["id"])
+    for reader in (plain, merging):
+        client.follow(reader["accessToken"], author["user"]["id"])
+    for i in range(4):
+        client.post_tweet(author["accessToken"], f"ordinary {i}")
+        for star in stars:
+            client.post_tweet(star["accessToken"], f"famous {i}")
+    eventually(lambda: len(client.home(merging["accessToken"], first=20)["edges"]) == 16)
+    eventually(lambda: len(client.home(plain["accessToken"], first=20)["edges"]) == 4)
+
+    def calls(reader: dict[str, object]) -> dict[str, int]:
+        client.post(HOME, {}, str(reader["accessToken"]))  # warm, as a reader scrolling is
+        body = client.post(HOME, {}, str(reader["accessToken"]))
+        assert "errors" not in body, body
+        return dict(body["extensions"]["storeCalls"]["byMethod"])
+
+    merged, alone = calls(merging), calls(plain)
+    assert sum(merged.values()) == sum(alone.values()), (merged, alone)
+    assert merged.get("timelines.pages") == 1 and "timelines.page" not in merged, merged

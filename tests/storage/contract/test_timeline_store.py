@@ -198,3 +198,25 @@ async def test_a_home_timeline_stays_bounded_under_batched_fan_out(
     stored = await timeline_store.page(TimelineKind.HOME, reader, 10_000)
     assert HOME_TIMELINE_LENGTH <= len(stored) <= HOME_TIMELINE_LENGTH + HOME_TIMELINE_SLACK
     assert stored == sorted(entries, reverse=True)[: len(stored)]
+
+
+async def test_pages_read_several_timelines_in_one_call_each_as_page_would(
+    timeline_store: TimelineStore, new_id: Callable[[], int]
+) -> None:
+    reader, star = new_id(), new_id()
+    home = _entries(new_id, new_id(), 4)
+    authored = _entries(new_id, star, 3)
+    for entry in home:
+        await timeline_store.push(TimelineKind.HOME, [reader], entry)
+    for entry in authored:
+        await timeline_store.push(TimelineKind.AUTHOR, [star], entry)
+    asked = [(TimelineKind.HOME, reader), (TimelineKind.AUTHOR, star), (TimelineKind.HOME, star)]
+    after = sorted(home, reverse=True)[0].position
+    for limit, position in ((10, None), (2, None), (10, after)):
+        expected = [await timeline_store.page(kind, owner, limit, position) for kind, owner in asked]
+        assert await timeline_store.pages(asked, limit, position) == expected
+    assert await timeline_store.pages(asked, 10, None) == [
+        sorted(home, reverse=True),
+        sorted(authored, reverse=True),
+        [],
+    ]
