@@ -213,7 +213,9 @@ async def test_pages_read_several_timelines_in_one_call_each_as_page_would(
     asked = [(TimelineKind.HOME, reader), (TimelineKind.AUTHOR, star), (TimelineKind.HOME, star)]
     after = sorted(home, reverse=True)[0].position
     for limit, position in ((10, None), (2, None), (10, after)):
-        expected = [await timeline_store.page(kind, owner, limit, position) for kind, owner in asked]
+        expected = [
+            await timeline_store.page(kind, owner, limit, position) for kind, owner in asked
+        ]
         assert await timeline_store.pages(asked, limit, position) == expected
     assert await timeline_store.pages(asked, 10, None) == [
         sorted(home, reverse=True),
