@@ -19,11 +19,18 @@ log = logging.getLogger("chirp")
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from app import serving
     from app.main import create_app
 
-    uvicorn.run(
-        create_app(), host=args.host, port=args.port, log_level="info", ws="websockets-sansio"
-    )
+    settings = from_env()
+    refused = serving.refusal(settings, args.workers)
+    if refused is not None:
+        print(refused, file=sys.stderr)
+        return 2
+    options: dict[str, Any] = {"log_level": "info", "ws": "websockets-sansio"}
+    if args.workers > 1:
+        return serving.serve(settings, args.host, args.port, args.workers, **options)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, **options)
     return 0
 
 
@@ -275,6 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve the GraphQL API (and GraphiQL)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on the one port (each core serves); above 1 needs a Redis "
+        "cache (CHIRP_CACHE_URL) and uses worker ids CHIRP_WORKER_ID.. +N-1",
+    )
     worker = commands.add_parser("worker", help="run background jobs (fan-out, indexing)")
     worker.add_argument("--once", action="store_true", help="run what is queued, then exit")
     worker.add_argument(

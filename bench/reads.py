@@ -240,10 +240,14 @@ def wrk(base: str, script: Path, seconds: float, connections: int) -> tuple[int,
     return int(sent.group(1)), float(rate.group(1))
 
 
-async def p2(stack: Stack, seeded: Seeded, args: argparse.Namespace) -> dict[str, list[float]]:
+async def p2(
+    stack: Stack, seeded: Seeded, args: argparse.Namespace, processes: int = 1
+) -> dict[str, list[float]]:
+    """Rates of the floor and the home page, `args.rounds` each, alternating, with
+    `chirp serve --workers processes`."""
     if shutil.which("wrk") is None:
         raise SystemExit("P2 needs wrk: apt-get install wrk (or make bench, which installs it)")
-    await stack.restart_server()
+    await stack.restart_server(processes)
     pages = [
         (token, {"query": HOME_PAGE, "variables": {"after": after}})
         for token, after in await cursors(stack, seeded)

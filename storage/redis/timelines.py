@@ -39,6 +39,7 @@ TTL_S = 300  # the design's timeline cache: 5 minutes, renewed by every read
 _MARKER = "~built"  # sorts after every digit: always the newest member, never an entry
 _FLOOR = "~floor"  # scored at the last eviction's cutoff: older entries are in the store only
 SCAN_COUNT = 500
+TIE_SLACK = 8  # entries read past a page, for those on the cursor's millisecond it excludes
 log = logging.getLogger("chirp.timeline_cache")
 
 # Add the entry, keep the marker and the newest MAX_ENTRIES, and give a set this created a
@@ -174,28 +175,46 @@ class RedisCachedTimelineStore:
         if kind is not TimelineKind.HOME or limit <= 0:
             return await self._store.page(kind, owner_id, limit, after)
         try:
-            cached, floored = await self._cached(owner_id)
+            found = await self._window(owner_id, limit, after)
         except RedisError:
             log.warning("timeline cache unavailable; reading the store")
             return await self._store.page(kind, owner_id, limit, after)
-        entries = [e for e in cached if after is None or e.position < after]
-        if len(entries) >= limit or (len(cached) < self._max and not floored):
-            return entries[:limit]  # the set holds everything this page needs
-        return await self._store.page(kind, owner_id, limit, after)  # older than the cache
+        return found if found is not None else await self._store.page(kind, owner_id, limit, after)
 
-    async def _cached(self, owner_id: int) -> tuple[list[TimelineEntry], bool]:
-        """The set's entries, and whether older ones were evicted (a floor)."""
+    async def _window(
+        self, owner_id: int, limit: int, after: Position | None
+    ) -> list[TimelineEntry] | None:
+        """The page from the set, reading only the entries it needs (not the whole set);
+        None when the set cannot answer it in full (older than the set holds)."""
         key = _key(owner_id)
+        top: float | str = "+inf" if after is None else ms_from_utc(after[0])
+        wanted = limit + TIE_SLACK
         async with self._client.pipeline(transaction=False) as pipe:
-            pipe.zrevrange(key, 0, -1, withscores=True)
+            pipe.zscore(key, _MARKER)
+            pipe.zscore(key, _FLOOR)
+            pipe.zcard(key)
+            pipe.zrevrangebyscore(key, top, "-inf", start=0, num=wanted, withscores=True)
             pipe.expire(key, TTL_S)
-            found: Any = (await pipe.execute())[0]
-        texts = {_text(member) for member, _ in found}
-        floored = _FLOOR in texts
-        if _MARKER not in texts:  # never built, or built only by pushes
-            return await self._rebuild(owner_id), floored
-        members = [(m, score) for m, score in found if _text(m) not in (_MARKER, _FLOOR)]
-        return [_entry(member, score) for member, score in members], floored
+            marker, floor, size, window, _ = await pipe.execute()
+        if marker is None:  # never built, or built only by pushes
+            cached = await self._rebuild(owner_id)
+            entries = [e for e in cached if after is None or e.position < after]
+            floored = floor is not None
+            held = len(cached)
+        else:
+            entries = [
+                _entry(member, score)
+                for member, score in window
+                if _text(member) not in (_MARKER, _FLOOR)
+            ]
+            entries = [e for e in entries if after is None or e.position < after]
+            floored = floor is not None
+            held = int(size) - 1 - (1 if floored else 0)
+            if len(entries) < limit and len(window) == wanted:
+                return None  # many ties on one millisecond: let the store order them
+        if len(entries) >= limit or (held < self._max and not floored):
+            return entries[:limit]  # the set holds everything this page needs
+        return None
 
     async def _rebuild(self, owner_id: int) -> list[TimelineEntry]:
         """Merge the store's newest entries into the set (never replace: pushes that landed

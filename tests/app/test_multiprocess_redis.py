@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import secrets
 import subprocess
 import sys
 import time
@@ -17,29 +15,20 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.backends import backend_url
-from tests.support.server import Subscriber, free_port, ws_connect
+from tests.support.server import (
+    Subscriber,
+    free_port,
+    shared_cache_env,
+    wait_healthy,
+    ws_connect,
+)
 
 HOME = "subscription { homeTimeline { type tweetId } }"
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    redis = backend_url("CHIRP_CACHE_URL")
-    db = f"sqlite:///{tmp_path}/chirp.db"
-    env = {
-        **os.environ,
-        "CHIRP_DATA_DIR": str(tmp_path),
-        "CHIRP_USERS_URL": db,
-        "CHIRP_TWEETS_URL": db,
-        "CHIRP_SEARCH_URL": db,
-        "CHIRP_MEDIA_URL": f"file:///{tmp_path}/media",
-        "CHIRP_CACHE_URL": redis,
-        "CHIRP_QUEUE_URL": f"{redis}?prefix=test-{secrets.token_hex(4)}",
-        "CHIRP_SECRET_KEY": "shared-by-every-process",
-        "CHIRP_SIGN_UPS_PER_MINUTE": "100000",  # many sign-ups from one address
-        "CHIRP_RUN_WORKERS": "0",
-    }
+    env = shared_cache_env(tmp_path)
     chirp = [sys.executable, "-m", "app.cli"]
     subprocess.run([*chirp, "migrate"], env=env, check=True, capture_output=True)
     ports = [free_port(), free_port()]
@@ -63,16 +52,7 @@ def cluster(tmp_path: Path) -> Iterator[tuple[str, str]]:
     )
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        deadline = time.monotonic() + 30
-        for url in urls:
-            while True:
-                try:
-                    if httpx2.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx2.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "a server process did not start"
-                time.sleep(0.1)
+        wait_healthy(urls, processes)
         yield urls[0], urls[1]
     finally:
         for process in processes:

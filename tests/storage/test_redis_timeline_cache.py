@@ -60,3 +60,27 @@ async def test_pages_come_from_the_cache_once_built(cached: RedisCachedTimelineS
     assert calls["store.page"] == 1
     await cached.remove(HOME, [owner], [later])
     assert (await cached.page(HOME, owner, 1))[0] == newest_first[0]
+
+
+async def test_ties_on_a_millisecond_keep_their_order_across_pages(
+    cached: RedisCachedTimelineStore,
+) -> None:
+    owner = secrets.randbelow(2**62)
+    moment = utcnow()
+    # Nine tweets on one millisecond (more than the window's slack), then older ones.
+    entries = [TimelineEntry(moment, 9000 - n, 7) for n in range(9)]
+    entries += [TimelineEntry(moment - timedelta(seconds=n + 1), 100 - n, 7) for n in range(3)]
+    for entry in entries:
+        await cached.push(HOME, [owner], entry)
+    expected = sorted(entries, reverse=True)[:10]  # the set keeps the newest 10
+    await cached.page(HOME, owner, 1)  # builds the set
+    seen, after = [], None
+    with count_calls() as calls:
+        while len(seen) < 10:
+            page = await cached.page(HOME, owner, 2, after=after)
+            assert page, seen
+            seen += page
+            after = page[-1].position
+    assert seen == expected
+    # Pages inside the ties read past them in the store, never out of order.
+    assert calls["store.page"] <= 5, calls

@@ -4,24 +4,63 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import secrets
 import socket
+import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
+import httpx2
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.main import create_app
 from app.settings import Settings
+from tests.backends import backend_url
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def shared_cache_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of `chirp` processes sharing one SQLite file and the real Redis (its
+    cache, events and a job queue of their own), for tests of several server processes."""
+    redis = backend_url("CHIRP_CACHE_URL")
+    db = f"sqlite:///{tmp_path}/chirp.db"
+    return {
+        **os.environ,
+        "CHIRP_DATA_DIR": str(tmp_path),
+        "CHIRP_USERS_URL": db,
+        "CHIRP_TWEETS_URL": db,
+        "CHIRP_SEARCH_URL": db,
+        "CHIRP_MEDIA_URL": f"file:///{tmp_path}/media",
+        "CHIRP_CACHE_URL": redis,
+        "CHIRP_QUEUE_URL": f"{redis}?prefix=test-{secrets.token_hex(4)}",
+        "CHIRP_SECRET_KEY": "shared-by-every-process",
+        "CHIRP_SIGN_UPS_PER_MINUTE": "100000",  # many sign-ups from one address
+        "CHIRP_RUN_WORKERS": "0",
+    }
+
+
+def wait_healthy(urls: Sequence[str], processes: Sequence[subprocess.Popen[Any]]) -> None:
+    """Until each URL's /healthz answers (30 s at most, failing early if a process exits)."""
+    deadline = time.monotonic() + 30
+    for url in urls:
+        while True:
+            with suppress(httpx2.TransportError):
+                if httpx2.get(f"{url}/healthz").status_code == 200:
+                    break
+            assert all(p.poll() is None for p in processes), "a server process exited"
+            assert time.monotonic() < deadline, "a server process did not start"
+            time.sleep(0.1)
 
 
 @contextmanager
