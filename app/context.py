@@ -8,7 +8,7 @@ from typing import Any
 
 from app import throttle
 from app.container import Chirp
-from app.errors import Unauthenticated
+from app.errors import RateLimited, Unauthenticated
 from app.tokens import AccessClaims
 from loaders import Loaders
 
@@ -37,11 +37,26 @@ class Context:
         address = throttle.client_address(self.request)
         await throttle.spend(self.chirp.stores.cache, bucket, address, limit, window_s, what)
 
-    async def throttle_anonymous_search(self) -> None:
-        """Searching (tweets or people) without logging in is limited per client address."""
+    async def throttle_anonymous_search(self, info: Any) -> None:
+        """Searching (tweets or people) without logging in is limited per client address:
+        one use per search field of the request (its path), however often the field runs.
+        A query the compiled plan hands to graphql-core runs its resolvers again
+        (app/compiled.py); it must not spend twice."""
         if self.viewer_id is None:
+            spent: dict[tuple[Any, ...], Exception | None] = self.extra.setdefault("searched", {})
+            at = tuple(info.path.as_list())
+            if at in spent:  # the same answer again: refused stays refused
+                refused = spent[at]
+                if refused is not None:
+                    raise refused
+                return
             limit = self.chirp.settings.limits.anonymous_searches_per_minute
-            await self.throttle("anonymous_search", limit, 60, "searches; log in for more")
+            try:
+                await self.throttle("anonymous_search", limit, 60, "searches; log in for more")
+            except RateLimited as error:
+                spent[at] = error
+                raise
+            spent[at] = None
 
     async def require_live_session(self) -> None:
         """For a long-lived subscription: refuse to go on once the token's session has

@@ -21,6 +21,7 @@ class Metrics:
         self.streams_lost: Counter[str] = Counter()  # job streams found gone, by stream
         self.reconciled: Counter[str] = Counter()  # jobs enqueued again after that, by stream
         self.backups: Counter[str] = Counter()  # scheduled backup sets: taken, pruned, failed
+        self.execution: Counter[str] = Counter()  # queries: compiled, fallback, graphql-core
 
     def render(self, backlogs: Mapping[str, Backlog | None] | None = None) -> str:
         """`backlogs`: each job stream's backlog now (None: its queue did not answer)."""
@@ -46,6 +47,14 @@ class Metrics:
             "Jobs enqueued again after their stream was lost, by stream",
             "stream",
             self.reconciled,
+        )
+        _family(
+            lines,
+            "chirp_query_execution_total",
+            "Queries by execution path: compiled plan, fallback to graphql-core, or "
+            "graphql-core (not compilable)",
+            "path",
+            self.execution,
         )
         _family(
             lines,

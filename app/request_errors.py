@@ -7,6 +7,8 @@ Int, an unknown input field) is the client's mistake, not an incident to log and
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +16,13 @@ from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
+from strawberry.utils.await_maybe import await_maybe
+
+from app import compiled
+from app.metrics import METRICS
+from storage.instrumented import pause_counting, resume_counting
+
+log = logging.getLogger("chirp.execution")
 
 BAD_REQUEST = "BAD_REQUEST"
 BAD_USER_INPUT = "BAD_USER_INPUT"
@@ -24,6 +33,7 @@ class RequestExecutor(StrawberryGraphQLCoreExecutionContext):
     drops "Did you mean ...?" from them (production)."""
 
     suggest = True
+    execution = "compiled"  # see app/compiled.py; build_schema sets it from the settings
 
     @classmethod
     def build(cls, *args: Any, **kwargs: Any) -> Any:
@@ -39,6 +49,61 @@ class RequestExecutor(StrawberryGraphQLCoreExecutionContext):
         executor = super().build_per_event_executor(payload)
         executor._relevant_sub_fields = {}
         return executor
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """A query runs by its compiled plan (app/compiled.py) unless `execution` says
+        otherwise; graphql-core runs whatever the plan cannot answer."""
+        if self.execution == "graphql-core" or self.operation.operation.value != "query":
+            return super().execute_operation(serially)
+        plan = compiled.PLANS.root(self)
+        if plan is None:
+            METRICS.execution["graphql-core"] += 1
+            return super().execute_operation(serially)
+        if self.execution == "verify":
+            return self._verified(plan, serially)
+        return self._compiled(plan, serially)
+
+    async def _compiled(self, plan: compiled.Plan, serially: bool | None) -> Any:
+        try:
+            data = await compiled.run(self, plan)
+        except Exception:  # graphql-core gives the errors: it runs the query again
+            METRICS.execution["fallback"] += 1
+            return await await_maybe(super().execute_operation(serially))
+        METRICS.execution["compiled"] += 1
+        return self.build_response(data)
+
+    async def _verified(self, plan: compiled.Plan, serially: bool | None) -> Any:
+        """graphql-core answers; the plan runs after it, uncounted, and must agree. When it
+        does not, graphql-core runs once more: if that answer differs from its first, the
+        data changed under the request (a delivery landed, say) and nothing is compared;
+        if it is the same, the plan is wrong and the request fails."""
+        expected: Any = await await_maybe(super().execute_operation(serially))
+        paused = pause_counting()
+        try:
+            try:
+                data = await compiled.run(self, plan)
+            except Exception as error:
+                # The plan declined. With graphql-core's answer free of errors it need
+                # not have: counted apart, as work the plan could still learn.
+                METRICS.execution["fallback" if expected.errors else "declined"] += 1
+                if not expected.errors:
+                    log.info("the compiled plan declined a query graphql-core answered: %r", error)
+                return expected
+            METRICS.execution["compiled"] += 1
+            if not expected.errors and _same(data, expected.data):
+                return expected
+            again: Any = await await_maybe(super().execute_operation(serially))
+        finally:
+            resume_counting(paused)
+        if expected.errors or again.errors or _same(again.data, expected.data):
+            METRICS.execution["mismatch"] += 1
+            raise compiled.Mismatch(expected.data, expected.errors, data)
+        METRICS.execution["unsettled"] += 1  # the data moved between the runs
+        return expected
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a) == json.dumps(b)
 
 
 class QuietRequestExecutor(RequestExecutor):

@@ -102,6 +102,7 @@ class Settings:
     secret_key: str = ""
     data_dir: Path = Path("./data")
     env: str = "development"
+    execution: str = "compiled"  # compiled | graphql-core | verify (app/compiled.py)
     worker_id: int = 0
     celebrity_followers: int = 10_000
     fan_out_batch: int = 1_000
@@ -161,6 +162,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         secret_key=env.get("CHIRP_SECRET_KEY", ""),
         data_dir=data_dir,
         env=env.get("CHIRP_ENV", "development"),
+        execution=env.get("CHIRP_EXECUTION", "compiled"),
         worker_id=_int(env, "CHIRP_WORKER_ID", 0),
         celebrity_followers=_int(env, "CHIRP_CELEBRITY_FOLLOWERS", 10_000),
         fan_out_batch=max(1, _int(env, "CHIRP_FANOUT_BATCH", 1_000)),
@@ -200,6 +202,10 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     )
     if not 0 <= settings.worker_id <= 1023:
         raise SettingsError(f"CHIRP_WORKER_ID must be within 0..1023, got {settings.worker_id}")
+    if settings.execution not in ("compiled", "graphql-core", "verify"):
+        raise SettingsError(
+            f"CHIRP_EXECUTION must be compiled, graphql-core or verify, got {settings.execution!r}"
+        )
     return settings
 
 

@@ -18,7 +18,9 @@ P2, page throughput: wrk (Debian's `wrk`; an HTTP/1.1 load generator in C, far f
 the bottleneck here) with 16 connections for a fixed time per round drives
 `homeTimeline(first: 20)` through the 50 readers and each one's page cursors in turn, so
 no two requests in a row ask the same page of the same reader, against `{ __typename }` on
-the same server. Rounds alternate; medians. Goal: a ratio of at least 0.5.
+the same server. Rounds alternate; medians. Goal: a ratio of at least 0.5. P2 runs twice:
+with the compiled execution path (app/compiled.py, the default) and with graphql-core's
+(the server restarted with CHIRP_EXECUTION=graphql-core), each against its own floor.
 
     .venv/bin/python bench/reads.py [--seconds 5] [--rounds 3] [--connections 16] [--quick]
         [--record]   (writes the figures into docs/PERFORMANCE.md, section of the profile)
@@ -241,13 +243,17 @@ def wrk(base: str, script: Path, seconds: float, connections: int) -> tuple[int,
 
 
 async def p2(
-    stack: Stack, seeded: Seeded, args: argparse.Namespace, processes: int = 1
+    stack: Stack,
+    seeded: Seeded,
+    args: argparse.Namespace,
+    processes: int = 1,
+    env: dict[str, str] | None = None,
 ) -> dict[str, list[float]]:
     """Rates of the floor and the home page, `args.rounds` each, alternating, with
-    `chirp serve --workers processes`."""
+    `chirp serve --workers processes` and the settings `env`."""
     if shutil.which("wrk") is None:
         raise SystemExit("P2 needs wrk: apt-get install wrk (or make bench, which installs it)")
-    await stack.restart_server(processes)
+    await stack.restart_server(processes, env)
     pages = [
         (token, {"query": HOME_PAGE, "variables": {"after": after}})
         for token, after in await cursors(stack, seeded)
@@ -293,18 +299,31 @@ def report(
         calls = LAST.get(PAGES.get(page, FLOOR), Counter())
         by_method = ", ".join(f"{method} {n}" for method, n in sorted(calls.items()))
         lines.append(f"The last {page} request's calls: {by_method or 'none'}.")
-    floor, home = (statistics.median(rates[k]) for k in ("floor", "home"))
     lines += [
         "",
         f"P2, page throughput (wrk, {args.connections} connections, {args.rounds} rounds of "
-        f"{args.seconds:g} s, medians; {int(rates['pages'][0])} distinct reader pages):",
+        f"{args.seconds:g} s, medians; {int(rates['compiled']['pages'][0])} distinct reader "
+        "pages), with the compiled execution path (the default) and with graphql-core's "
+        "(`CHIRP_EXECUTION=graphql-core`), each against the floor of the same server:",
         "",
-        "| query | req/s (median) | rounds |",
-        "|---|---|---|",
-        f"| `{{ __typename }}` (baseline) | {floor:.0f} | {_rounds(rates['floor'])} |",
-        f"| `homeTimeline(first: 20)` | {home:.0f} | {_rounds(rates['home'])} |",
+        "| execution | `{ __typename }` req/s (baseline) | `homeTimeline(first: 20)` req/s "
+        "| ratio | rounds (floor; page) |",
+        "|---|---|---|---|---|",
+    ]
+    ratios = {}
+    for mode, found in rates.items():
+        floor, home = (statistics.median(found[k]) for k in ("floor", "home"))
+        ratios[mode] = home / floor
+        lines.append(
+            f"| {mode} | {floor:.0f} | {home:.0f} | {home / floor:.2f} | "
+            f"{_rounds(found['floor'])}; {_rounds(found['home'])} |"
+        )
+    pages = {mode: statistics.median(found["home"]) for mode, found in rates.items()}
+    lines += [
         "",
-        f"Ratio page / floor: {home / floor:.2f} (goal: at least 0.5).",
+        f"Ratio page / floor: {ratios['compiled']:.2f} compiled, {ratios['graphql-core']:.2f} "
+        f"graphql-core (goal: at least 0.5); pages compiled / graphql-core: "
+        f"{pages['compiled'] / pages['graphql-core']:.2f}.",
     ]
     return "\n".join(lines)
 
@@ -337,7 +356,10 @@ async def main(stack: Stack, args: argparse.Namespace) -> None:
     async with stack.http(8) as http:
         seeded = await seed(stack, http)
     trips = await p1(stack, seeded, args.quick)
-    rates = await p2(stack, seeded, args)
+    rates = {
+        "compiled": await p2(stack, seeded, args),
+        "graphql-core": await p2(stack, seeded, args, env={"CHIRP_EXECUTION": "graphql-core"}),
+    }
     text = report(stack, args, trips, rates)
     print(text)
     if args.record:

@@ -223,14 +223,14 @@ class Stack:
             self._spawn(f"worker{n}", ["worker"], worker_id=2 + n)
         await self._wait_ready()
 
-    async def restart_server(self, processes: int = 1) -> None:
+    async def restart_server(self, processes: int = 1, env: dict[str, str] | None = None) -> None:
         """Stop `chirp serve` and start it again (its in-process caches start empty), with
-        `--workers processes`."""
+        `--workers processes` and settings `env` on top of the run's."""
         server = self.processes.pop(0)  # start() spawns it first
         server.send_signal(signal.SIGTERM)
         await asyncio.to_thread(server.wait, 40)
         command = ["serve", "--port", str(self.port), "--workers", str(processes)]
-        self._spawn("server", command, worker_id=1 if processes == 1 else 100)
+        self._spawn("server", command, worker_id=1 if processes == 1 else 100, env=env)
         self.processes.insert(0, self.processes.pop())
         await self._wait_ready()
 

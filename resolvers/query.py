@@ -114,7 +114,7 @@ class Query:
     async def search(
         self, info: Info, query: str, first: int = DEFAULT_PAGE, after: str | None = None
     ) -> Timeline:
-        await info.context.throttle_anonymous_search()
+        await info.context.throttle_anonymous_search(info)
         parsed = parse_search(query)
         size, position = page_size(first), decode_position(after)
         service = info.context.chirp.services.search_tweets

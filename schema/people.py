@@ -41,7 +41,7 @@ async def search_people(info: Info, query: str, first: int, after: str | None) -
     one read of the accounts (through the user cache) and the viewer's relations."""
     text, size, cursor = people_query(query), page_size(first), decode_people_cursor(after)
     context = info.context
-    await context.throttle_anonymous_search()
+    await context.throttle_anonymous_search(info)
     policy = await context.loaders.policy()
     hits, more = await context.chirp.services.search_people(policy, text, size, cursor)
     users = await context.loaders.user_by_id.load_many([hit.user_id for hit in hits])

@@ -100,10 +100,15 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=[User, Tweet],
         extensions=schema_extensions(settings),
-        execution_context_class=QuietRequestExecutor if settings.production else RequestExecutor,
+        execution_context_class=_executor(settings),
         config=StrawberryConfig(disable_field_suggestions=settings.production),
         scalar_overrides={JSON: JSON_SCALAR},
     )
+
+
+def _executor(settings: Settings) -> type[RequestExecutor]:
+    base = QuietRequestExecutor if settings.production else RequestExecutor
+    return type(base.__name__, (base,), {"execution": settings.execution})
 
 
 def printed_schema() -> str:

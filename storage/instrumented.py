@@ -80,3 +80,12 @@ def start_counting() -> contextvars.Token[Counter[str] | None]:
 
 def stop_counting(token: contextvars.Token[Counter[str] | None]) -> None:
     _current.reset(token)
+
+
+def pause_counting() -> contextvars.Token[Counter[str] | None]:
+    """Calls from here on count toward no operation (until resume_counting)."""
+    return _current.set(None)
+
+
+def resume_counting(token: contextvars.Token[Counter[str] | None]) -> None:
+    _current.reset(token)

@@ -9,6 +9,10 @@ from tests.support.client import GraphQLClient, embedded_settings, running_app
 
 pytest_plugins = ["tests.backends", "tests.threads"]
 
+# Every query of the suite runs both ways, by graphql-core and by its compiled plan, and a
+# difference fails the request (app/compiled.py); servers started as processes inherit it.
+os.environ.setdefault("CHIRP_EXECUTION", "verify")
+
 # The drills destroy the engines' data: only `make drill` (CHIRP_DRILLS=1) collects them.
 collect_ignore = [] if os.environ.get("CHIRP_DRILLS") == "1" else ["drills"]
 

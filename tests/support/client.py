@@ -38,6 +38,7 @@ def embedded_settings(tmp_path: Path, throttled: bool = False, **overrides: Any)
         secret_key="test-secret-key",
         data_dir=tmp_path,
         limits=limits if throttled else replace(limits, **_UNTHROTTLED),
+        execution="verify",  # every query both ways: the plan must agree (app/compiled.py)
     )
     return settings.with_overrides(**overrides)
 
