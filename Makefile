@@ -44,16 +44,19 @@ drill: $(STAMP)
 drill-replicated: $(STAMP)
 	CHIRP_DRILLS=1 $(BIN)/pytest -q -s tests/drills/test_failover_drill.py
 
-# The read and memory benchmarks (bench/reads.py, bench/memory.py; issue #21) on the
+# The read-path benchmarks of issue #21 (bench/reads.py: store calls and page throughput;
+# bench/celebrity.py; bench/cores.py: `chirp serve --workers 2`; bench/memory.py) on the
 # embedded default, then on the real engines when scripts/services has them up; each writes
 # its figures into docs/PERFORMANCE.md. wrk is the load generator (Debian's package).
+BENCHES = reads celebrity cores memory
 bench: $(STAMP)
 	command -v wrk > /dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
-	env $$(env | sed -n 's/^\(CHIRP_[A-Z_]*_URL\)=.*/-u \1/p') sh -c \
-	  '$(BIN)/python bench/reads.py --record && $(BIN)/python bench/memory.py --record'
+	for b in $(BENCHES); do \
+	  env $$(env | sed -n 's/^\(CHIRP_[A-Z_]*_URL\)=.*/-u \1/p') $(BIN)/python bench/$$b.py --record \
+	  || exit 1; done
 	if scripts/services status | grep -q '^cassandra *up'; then \
-	  eval "$$(scripts/services env)" && $(BIN)/python bench/reads.py --record \
-	  && $(BIN)/python bench/memory.py --record; \
+	  eval "$$(scripts/services env)" && for b in $(BENCHES); do \
+	  $(BIN)/python bench/$$b.py --record || exit 1; done; \
 	else echo "bench: the real engines are not up (scripts/services up): their figures are left as they were"; fi
 
 schema: $(STAMP)
