@@ -332,40 +332,28 @@ def _completer(type_: GraphQLOutputType, field: CompiledField, schema: Any) -> C
         return non_null
     if is_list_type(type_):
         item = _completer(type_.of_type, field, schema)
-        return _list_completer(item)
+        return _nullable(_list_completer(item))
     if is_leaf_type(type_):
         coerce = type_.coerce_output_value
 
         def leaf(run: Run, value: Any, path: Path | None) -> Any:
-            if value is None or value is Undefined:
-                return None
-            if isinstance(value, Exception):
-                raise Fallback("an error as a value")
             coerced = coerce(value)
             if coerced is None or coerced is Undefined:
                 raise Fallback("a leaf coerced to null")
             return coerced
 
-        return leaf
+        return _nullable(leaf)
     if is_object_type(type_):
         object_type: GraphQLObjectType = type_
 
         def an_object(run: Run, value: Any, path: Path | None) -> Any:
-            if value is None or value is Undefined:
-                return None
-            if isinstance(value, Exception):
-                raise Fallback("an error as a value")
             return _object(run, field, object_type, value, path)
 
-        return an_object
+        return _nullable(an_object)
     if is_abstract_type(type_):
         abstract: GraphQLAbstractType = type_
 
         def abstract_value(run: Run, value: Any, path: Path | None) -> Any:
-            if value is None or value is Undefined:
-                return None
-            if isinstance(value, Exception):
-                raise Fallback("an error as a value")
             assert path is not None
             executor = run.executor
             resolve_type = abstract.resolve_type or executor.type_resolver
@@ -378,14 +366,26 @@ def _completer(type_: GraphQLOutputType, field: CompiledField, schema: Any) -> C
                 raise Fallback("a runtime type that does not fit")
             return _object(run, field, runtime, value, path)
 
-        return abstract_value
+        return _nullable(abstract_value)
     raise Fallback(f"an output type the plan does not know: {type_}")
+
+
+def _nullable(complete: Complete) -> Complete:
+    """A nullable position: null stays null; an error returned as a value is graphql-core's
+    to report."""
+
+    def nullable(run: Run, value: Any, path: Path | None) -> Any:
+        if value is None or value is Undefined:
+            return None
+        if isinstance(value, Exception):
+            raise Fallback("an error as a value")
+        return complete(run, value, path)
+
+    return nullable
 
 
 def _list_completer(item: Complete) -> Complete:
     def a_list(run: Run, value: Any, path: Path | None) -> Any:
-        if value is None or value is Undefined:
-            return None
         if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
             raise Fallback("not a list")
         out: list[Any] = []

@@ -20,7 +20,12 @@ from strawberry.utils.await_maybe import await_maybe
 
 from app import compiled
 from app.metrics import METRICS
-from storage.instrumented import pause_counting, resume_counting
+from storage.instrumented import (
+    forget_failures,
+    pause_counting,
+    remember_failures,
+    resume_counting,
+)
 
 log = logging.getLogger("chirp.execution")
 
@@ -64,11 +69,15 @@ class RequestExecutor(StrawberryGraphQLCoreExecutionContext):
         return self._compiled(plan, serially)
 
     async def _compiled(self, plan: compiled.Plan, serially: bool | None) -> Any:
+        remembered = remember_failures()
         try:
-            data = await compiled.run(self, plan)
-        except Exception:  # graphql-core gives the errors: it runs the query again
-            METRICS.execution["fallback"] += 1
-            return await await_maybe(super().execute_operation(serially))
+            try:
+                data = await compiled.run(self, plan)
+            except Exception:  # graphql-core gives the errors: it runs the query again
+                METRICS.execution["fallback"] += 1
+                return await await_maybe(super().execute_operation(serially))
+        finally:
+            forget_failures(remembered)
         METRICS.execution["compiled"] += 1
         return self.build_response(data)
 
@@ -78,24 +87,26 @@ class RequestExecutor(StrawberryGraphQLCoreExecutionContext):
         data changed under the request (a delivery landed, say) and nothing is compared;
         if it is the same, the plan is wrong and the request fails."""
         expected: Any = await await_maybe(super().execute_operation(serially))
+        if expected.errors:
+            METRICS.execution["fallback"] += 1
+            return expected  # the plan would hand it to graphql-core: nothing to compare
         paused = pause_counting()
         try:
             try:
                 data = await compiled.run(self, plan)
             except Exception as error:
-                # The plan declined. With graphql-core's answer free of errors it need
-                # not have: counted apart, as work the plan could still learn.
-                METRICS.execution["fallback" if expected.errors else "declined"] += 1
-                if not expected.errors:
-                    log.info("the compiled plan declined a query graphql-core answered: %r", error)
+                # graphql-core answered without an error, so the plan need not have
+                # declined: counted apart, as work the plan could still learn.
+                METRICS.execution["declined"] += 1
+                log.info("the compiled plan declined a query graphql-core answered: %r", error)
                 return expected
             METRICS.execution["compiled"] += 1
-            if not expected.errors and _same(data, expected.data):
+            if _same(data, expected.data):
                 return expected
             again: Any = await await_maybe(super().execute_operation(serially))
         finally:
             resume_counting(paused)
-        if expected.errors or again.errors or _same(again.data, expected.data):
+        if not again.errors and _same(again.data, expected.data):
             METRICS.execution["mismatch"] += 1
             raise compiled.Mismatch(expected.data, expected.errors, data)
         METRICS.execution["unsettled"] += 1  # the data moved between the runs

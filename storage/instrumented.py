@@ -15,10 +15,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from storage.errors import StorageError
 from storage.registry import Stores, store_names
 
 _current: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar(
     "chirp_store_calls", default=None
+)
+# While set (one query's run, app/compiled.py): a store call that failed is not made again
+# with the same arguments; the same error is raised at once. A query the compiled plan
+# hands to graphql-core runs its resolvers again, and a store that just timed out must not
+# make the client wait for that timeout twice.
+_failures: contextvars.ContextVar[dict[str, StorageError] | None] = contextvars.ContextVar(
+    "chirp_store_failures", default=None
 )
 
 
@@ -37,11 +45,22 @@ class CountingProxy:
 
         @functools.wraps(value)
         async def counted(*args: Any, **kwargs: Any) -> Any:
+            failures = _failures.get()
+            if failures is not None:
+                key = f"{label}{args!r}{kwargs!r}"
+                failed = failures.get(key)
+                if failed is not None:
+                    raise failed
             calls = _current.get()
             if calls is not None:
                 calls[label] += 1
             totals[label] += 1
-            return await value(*args, **kwargs)
+            try:
+                return await value(*args, **kwargs)
+            except StorageError as error:
+                if failures is not None:
+                    failures[key] = error
+                raise
 
         setattr(self, attr, counted)  # build the wrapper once per method
         return counted
@@ -89,3 +108,12 @@ def pause_counting() -> contextvars.Token[Counter[str] | None]:
 
 def resume_counting(token: contextvars.Token[Counter[str] | None]) -> None:
     _current.reset(token)
+
+
+def remember_failures() -> contextvars.Token[dict[str, StorageError] | None]:
+    """From here on, a failed store call fails again at once (see `_failures`)."""
+    return _failures.set({})
+
+
+def forget_failures(token: contextvars.Token[dict[str, StorageError] | None]) -> None:
+    _failures.reset(token)

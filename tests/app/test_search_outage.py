@@ -66,11 +66,16 @@ def test_posts_made_while_elasticsearch_is_down_are_found_once_it_is_back(
         )
 
 
+@pytest.mark.parametrize("execution", ["compiled", "verify"])
 def test_a_slow_elasticsearch_costs_search_only_and_recovers_alone(
-    tmp_path: Path, proxy: Proxy
+    tmp_path: Path, proxy: Proxy, execution: str
 ) -> None:
+    """Compiled: the plan's search times out, graphql-core runs the query again for its
+    errors, and the failed search is not sent again (the client waits for one timeout)."""
     word = f"slow{secrets.token_hex(4)}"
-    settings = embedded_settings(tmp_path, search_url=f"http://127.0.0.1:{proxy.port}")
+    settings = embedded_settings(
+        tmp_path, search_url=f"http://127.0.0.1:{proxy.port}", execution=execution
+    )
     with running_app(settings) as client:
         alice = client.sign_up("alice")
         token = alice["accessToken"]
