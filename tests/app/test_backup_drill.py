@@ -90,8 +90,8 @@ def test_restore_to_a_time_brings_back_the_set_before_it_and_nothing_after(
         back = _texts(client, SEARCH, {"q": "drill"}, "search.edges")
         # The set is one moment between its start and its end: what was acknowledged before
         # it started is in it, what came after T is not.
-        before = {text for at, text in written if at < first.started_at}
-        after_t = {text for at, text in written if at > t}
+        before = {text for _, done, text in written if done < first.started_at}
+        after_t = {text for asked, _, text in written if asked > t}
         assert before and after_t
         assert before <= back
         assert not back & after_t
@@ -104,7 +104,7 @@ def test_restore_to_a_time_brings_back_the_set_before_it_and_nothing_after(
         assert counts == {"tweetsCount": len(back), "followersCount": 1}
         assert call(client, stores.media.get("media/1/early.png")) == b"early"
         assert call(client, stores.media.get("media/1/late.png")) is None
-        lost = [at for at, text in written if text not in back and at <= t]
+        lost = [at for _, at, text in written if text not in back and at <= t]
         rpo_s = (t - min(lost)).total_seconds() if lost else 0.0
     print(
         f"\nrestore drill (embedded): RPO {rpo_s:.1f} s here (design: 900 s; a set every "

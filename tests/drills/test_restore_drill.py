@@ -189,7 +189,7 @@ def test_the_engines_restore_to_a_time(tmp_path: Path) -> None:
         assert call(client, get(f"{media}/changed.png")) == b"before"
         assert call(client, get(f"{media}/deleted.png")) == b"before"
         assert call(client, get(f"{media}/late.png")) is None
-    lost_tweets = [at for at, text in tweets.acknowledged if text not in back and at <= t]
+    lost_tweets = [at for _, at, text in tweets.acknowledged if text not in back and at <= t]
     rpo_s = (t - min(lost_tweets)).total_seconds() if lost_tweets else 0.0
     print(
         f"\nrestore drill (engines): {len(users.before(t))} sign-ups before T all back "

@@ -11,10 +11,14 @@ from datetime import UTC, datetime
 
 class Acknowledged:
     """Calls `write(n)` for n = 0, 1, ... until stopped; `write` returns what it wrote (a
-    tweet's text, a username), recorded with the time the call returned."""
+    tweet's text, a username), recorded with the times the call started and returned.
+
+    A write in flight at a moment may have committed on either side of it: `before` is what
+    was acknowledged before the moment (committed before it), `after` what was not even
+    asked for until after it (committed after it); the one in flight is neither."""
 
     def __init__(self, write: Callable[[int], str], pause_s: float = 0.01) -> None:
-        self.acknowledged: list[tuple[datetime, str]] = []
+        self.acknowledged: list[tuple[datetime, datetime, str]] = []
         self.errors: list[BaseException] = []
         self._write, self._pause_s = write, pause_s
         self._stop = threading.Event()
@@ -23,12 +27,13 @@ class Acknowledged:
     def _run(self) -> None:
         n = 0
         while not self._stop.is_set():
+            asked = datetime.now(UTC)
             try:
                 written = self._write(n)
             except BaseException as error:  # said by the test, not lost in this thread
                 self.errors.append(error)
                 return
-            self.acknowledged.append((datetime.now(UTC), written))
+            self.acknowledged.append((asked, datetime.now(UTC), written))
             n += 1
             time.sleep(self._pause_s)
 
@@ -41,7 +46,7 @@ class Acknowledged:
         self._thread.join(30)
 
     def before(self, moment: datetime) -> set[str]:
-        return {what for at, what in self.acknowledged if at < moment}
+        return {what for _, done, what in self.acknowledged if done < moment}
 
     def after(self, moment: datetime) -> set[str]:
-        return {what for at, what in self.acknowledged if at > moment}
+        return {what for asked, _, what in self.acknowledged if asked > moment}
