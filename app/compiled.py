@@ -292,15 +292,16 @@ async def _then(run: Run, field: CompiledField, value: Awaitable[Any], path: Pat
     return completed
 
 
-async def _fill(data: dict[str, Any], pending: list[tuple[Any, Any]]) -> Any:
-    """Await every pending value together (their loads batch), then put each in place."""
+async def _fill(into: Any, pending: list[tuple[Any, Any]]) -> Any:
+    """Await every pending value together (their loads batch), then put each in its place
+    (a key of an object's data, an index of a list)."""
     results = await asyncio.gather(*(awaitable for _, awaitable in pending), return_exceptions=True)
     for result in results:
         if isinstance(result, BaseException):
             raise Fallback("a resolver failed") from result
-    for (key, _), result in zip(pending, results, strict=True):
-        data[key] = result
-    return data
+    for (place, _), result in zip(pending, results, strict=True):
+        into[place] = result
+    return into
 
 
 def _discard(awaitables: Iterable[Any]) -> None:
@@ -404,19 +405,9 @@ def _list_completer(item: Complete) -> Complete:
             raise
         if not pending:
             return out
-        return _fill_list(out, pending)
+        return _fill(out, pending)
 
     return a_list
-
-
-async def _fill_list(out: list[Any], pending: list[tuple[int, Any]]) -> list[Any]:
-    results = await asyncio.gather(*(awaitable for _, awaitable in pending), return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise Fallback("an item failed") from result
-    for (index, _), result in zip(pending, results, strict=True):
-        out[index] = result
-    return out
 
 
 def _object(

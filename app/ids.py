@@ -56,11 +56,6 @@ def id_timestamp_ms(snowflake: int) -> int:
     return (snowflake >> TIMESTAMP_SHIFT) + CHIRP_EPOCH_MS
 
 
-def id_worker(snowflake: int) -> int:
-    """The worker id (CHIRP_WORKER_ID) of the process that issued a Snowflake id."""
-    return (snowflake >> SEQUENCE_BITS) & MAX_WORKER_ID
-
-
 def parse_id(text: object) -> int | None:
     """The id `text` spells, or None: ASCII digits only, within 1..MAX_ID. The one rule for
     every id that comes from outside (bare, inside a global id, a cursor or a token)."""

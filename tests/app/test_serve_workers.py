@@ -17,7 +17,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from app.ids import id_worker
+from app.ids import MAX_WORKER_ID, SEQUENCE_BITS
 from tests.support.server import (
     Subscriber,
     free_port,
@@ -27,6 +27,13 @@ from tests.support.server import (
 )
 
 CHIRP = [sys.executable, "-m", "app.cli"]
+
+
+def id_worker(snowflake: int) -> int:
+    """The worker id (CHIRP_WORKER_ID) of the process that issued a Snowflake id."""
+    return (snowflake >> SEQUENCE_BITS) & MAX_WORKER_ID
+
+
 POST = "mutation($t: String!) { postTweet(input: {text: $t}) { id databaseId } }"
 NAME = 'query { user(username: "author") { displayName } }'
 
