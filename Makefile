@@ -12,13 +12,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The browser files (GraphiQL, React, graphql-ws) come from npm, pinned in web/package-lock.json,
+# and are copied into app/static/vendor, which the app serves with their integrity hashes.
+ASSETS := app/static/vendor/.installed
+$(ASSETS): web/package-lock.json app/assets.py $(STAMP)
+	@command -v npm > /dev/null || { echo "make: npm (Node.js 18 or newer) is needed for the browser files (GraphiQL, the web client)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	$(BIN)/python -m app.assets
+	touch $@
 
-run: $(STAMP)
+install: $(STAMP) $(ASSETS)
+
+run: install
 	$(BIN)/chirp migrate
 	$(BIN)/chirp serve --host 127.0.0.1 --port 8000
 
-migrate: $(STAMP)
+migrate: install
 	$(BIN)/chirp migrate
 
 worker: $(STAMP)
@@ -33,7 +42,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: install
 	$(BIN)/pytest -q
 
 # The restore drill on the real engines (scripts/services up; it destroys their data).
