@@ -4,7 +4,7 @@ replayed first."""
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -37,14 +37,27 @@ async def _missed(info: Info, after: Any) -> list[Any]:
     return [tweet for position, tweet in reversed(page.items) if position > after]
 
 
-@strawberry.type
+@strawberry.type(
+    description="Live events over a websocket on /graphql (graphql-transport-ws), with the "
+    "access token as `token` in connection_init's payload; at most 5 at once per connection "
+    "by default. Each needs a logged-in viewer, and sends nothing more than an UNAUTHENTICATED "
+    "error once the session ends."
+)
 class Subscription:
     @strawberry.subscription(
         description="ADDED when a tweet lands in the viewer's home timeline, DELETED when one "
         "in it is deleted. With `after`, first replays what came after that cursor."
     )
     async def home_timeline(
-        self, info: Info, after: str | None = None
+        self,
+        info: Info,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A cursor from homeTimeline or an earlier event: the newest tweets "
+                f"after it (up to {REPLAY_LIMIT}) are replayed first."
+            ),
+        ] = None,
     ) -> AsyncGenerator[TimelineEvent, None]:
         viewer = info.context.require_viewer()
         resume_after = decode_position(after)
@@ -82,7 +95,15 @@ class Subscription:
         "withdrawn. With `after` (a notification's cursor), first replays what is newer."
     )
     async def notifications(
-        self, info: Info, after: str | None = None
+        self,
+        info: Info,
+        after: Annotated[
+            str | None,
+            strawberry.argument(
+                description="A notification's cursor: the newest notifications after it (up "
+                f"to {REPLAY_LIMIT}) are replayed first."
+            ),
+        ] = None,
     ) -> AsyncGenerator[NotificationEvent, None]:
         viewer = info.context.require_viewer()
         resume_after = decode_notification_cursor(after, viewer)

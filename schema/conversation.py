@@ -12,8 +12,9 @@ import strawberry
 from app.context import Context
 from app.conversations import THREAD_LIMIT, Order, Placed, Thread, layout
 from app.cursors import thread_cursor
+from schema.enum_values import described
 from schema.node import to_global_id
-from schema.timeline import PageInfo
+from schema.timeline import CURSOR, PageInfo
 from storage.records import ConversationEntry, TweetRecord
 
 if TYPE_CHECKING:
@@ -23,16 +24,23 @@ Info = strawberry.Info[Context, None]
 TweetRef = Annotated["Tweet", strawberry.lazy("schema.tweet")]
 
 
-@strawberry.enum
+@strawberry.enum(
+    description="How the replies of a conversation are ordered among siblings; the author's "
+    "own replies (their self-thread) come first, oldest first, in every order."
+)
 class ConversationOrder(Enum):
-    RANKED = "ranked"
-    NEWEST = "newest"
-    OLDEST = "oldest"
+    RANKED = described(
+        "ranked", description="Most engagement first (likes, retweets and replies), then newest."
+    )
+    NEWEST = described("newest", description="Newest first.")
+    OLDEST = described("oldest", description="Oldest first.")
 
 
 @strawberry.type(description="A tweet's place in a conversation.")
 class ConversationEntryNode:
-    tweet_id: strawberry.ID
+    tweet_id: strawberry.ID = strawberry.field(
+        description="The tweet's global id, also for a placeholder."
+    )
     depth: int = strawberry.field(description="Replies below the root (the root is 0).")
     unavailable: bool = strawberry.field(
         description="A tweet the viewer may not see (deleted, hidden, blocked, protected), "
@@ -40,29 +48,32 @@ class ConversationEntryNode:
     )
     record: strawberry.Private[TweetRecord | None]
 
-    @strawberry.field
+    @strawberry.field(description="The tweet; null when `unavailable`.")
     def tweet(self) -> TweetRef | None:
         from schema.tweet import Tweet
 
         return Tweet.from_record(self.record) if self.record is not None else None
 
 
-@strawberry.type
+@strawberry.type(description="A reply in a conversation, with its cursor.")
 class ConversationEdge:
-    cursor: str
-    node: ConversationEntryNode
+    cursor: str = strawberry.field(description=CURSOR)
+    node: ConversationEntryNode = strawberry.field(description="The reply and its depth.")
 
 
 @strawberry.type(
     description="Ancestors up to the root, then the replies below the tweet, depth first: "
-    "its author's own self-thread first, then the others in the order asked for."
+    "its author's own self-thread first, then the others in the order asked for. Only the "
+    f"first {THREAD_LIMIT:,} tweets of a thread are laid out."
 )
 class Conversation:
     ancestors: list[ConversationEntryNode] = strawberry.field(
-        description="Root first, down to the tweet's parent."
+        description="Root first, down to the tweet's parent (on every page)."
     )
-    edges: list[ConversationEdge]
-    page_info: PageInfo
+    edges: list[ConversationEdge] = strawberry.field(
+        description="A page of the replies below the tweet, depth first."
+    )
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
 
 async def conversation(

@@ -12,7 +12,7 @@ import strawberry
 from app.context import Context
 from app.cursors import decode_position, position_cursor
 from app.services.deleted_tweets import DeletedTweetsPage
-from schema.timeline import PageInfo, page_size
+from schema.timeline import CURSOR, PageInfo, page_size
 from storage.records import TweetRecord
 
 if TYPE_CHECKING:
@@ -24,29 +24,29 @@ TweetRef = Annotated["Tweet", strawberry.lazy("schema.tweet")]
 
 @strawberry.type(description="One of your deleted tweets, restorable until `purgeAt`.")
 class DeletedTweet:
-    deleted_at: datetime
+    deleted_at: datetime = strawberry.field(description="When you deleted it.")
     purge_at: datetime = strawberry.field(
         description="From then on the tweet may be removed for good and cannot be restored."
     )
     record: strawberry.Private[TweetRecord]
 
-    @strawberry.field
+    @strawberry.field(description="The tweet as it was (only its author sees it here).")
     def tweet(self) -> TweetRef:
         from schema.tweet import Tweet
 
         return Tweet.from_record(self.record)
 
 
-@strawberry.type
+@strawberry.type(description="One of your deleted tweets, with its cursor.")
 class DeletedTweetEdge:
-    cursor: str
-    node: DeletedTweet
+    cursor: str = strawberry.field(description=CURSOR)
+    node: DeletedTweet = strawberry.field(description="The deleted tweet.")
 
 
 @strawberry.type(description="Your deleted tweets still restorable, newest deletion first.")
 class DeletedTweetConnection:
-    edges: list[DeletedTweetEdge]
-    page_info: PageInfo
+    edges: list[DeletedTweetEdge] = strawberry.field(description="The deleted tweets of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
     @classmethod
     def from_page(cls, page: DeletedTweetsPage) -> DeletedTweetConnection:

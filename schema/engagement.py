@@ -16,7 +16,7 @@ import strawberry
 from app.context import Context
 from app.cursors import decode_position, position_cursor
 from loaders.engagement import AccountPage, EdgeListing, TweetListing, account_page, keyed
-from schema.timeline import PageInfo, Timeline, page_size
+from schema.timeline import CURSOR, PageInfo, Timeline, page_size
 from storage.records import UserRecord
 
 if TYPE_CHECKING:
@@ -27,13 +27,13 @@ Info = strawberry.Info[Context, None]
 UserRef = Annotated["User", strawberry.lazy("schema.user")]
 
 
-@strawberry.type
+@strawberry.type(description="An account that liked or retweeted a tweet, with when.")
 class EngagerEdge:
-    cursor: str
+    cursor: str = strawberry.field(description=CURSOR)
     at: datetime = strawberry.field(description="When they liked or retweeted it.")
     user: strawberry.Private[UserRecord]
 
-    @strawberry.field
+    @strawberry.field(description="The account.")
     def node(self) -> UserRef:
         from schema.user import User
 
@@ -42,8 +42,11 @@ class EngagerEdge:
 
 @strawberry.type(description="Accounts that liked or retweeted a tweet, the most recent first.")
 class EngagerConnection:
-    edges: list[EngagerEdge]
-    page_info: PageInfo
+    edges: list[EngagerEdge] = strawberry.field(
+        description="The accounts of this page; those blocked either way with the viewer, "
+        "suspended or deleted are left out."
+    )
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
     @classmethod
     def from_page(cls, page: AccountPage) -> EngagerConnection:

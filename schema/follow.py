@@ -10,7 +10,8 @@ import strawberry
 
 from app.context import Context
 from app.cursors import id_cursor
-from schema.timeline import PageInfo
+from schema.enum_values import described
+from schema.timeline import CURSOR, PageInfo
 
 if TYPE_CHECKING:
     from schema.user import User
@@ -25,32 +26,37 @@ async def _user(info: Info, user_id: int) -> User:
     return await named_user(info, user_id, "a follow edge")
 
 
-@strawberry.type
+@strawberry.type(description="One account following another, or asking to.")
 class Follow:
-    followed_at: datetime
+    followed_at: datetime = strawberry.field(
+        description="When the follow began (for a follow request: when it was asked)."
+    )
     follower_id: strawberry.Private[int]
     followee_id: strawberry.Private[int]
     cursor_id: strawberry.Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="Who follows (or asks to).")
     async def follower(self, info: Info) -> UserRef:
         return await _user(info, self.follower_id)
 
-    @strawberry.field
+    @strawberry.field(description="Who is followed (or asked).")
     async def followee(self, info: Info) -> UserRef:
         return await _user(info, self.followee_id)
 
 
-@strawberry.type
+@strawberry.type(description="A follow, with its cursor.")
 class FollowEdge:
-    cursor: str
-    node: Follow
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Follow = strawberry.field(description="The follow.")
 
 
-@strawberry.type
+@strawberry.type(
+    description="A page of follows, ordered by the other account's id; accounts blocked "
+    "either way with the viewer, and deleted ones, are left out."
+)
 class FollowConnection:
-    edges: list[FollowEdge]
-    page_info: PageInfo
+    edges: list[FollowEdge] = strawberry.field(description="The follows of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
     @classmethod
     def from_edges(cls, follows: list[Follow], has_next: bool) -> FollowConnection:
@@ -63,14 +69,19 @@ class FollowConnection:
         return cls.from_edges([], False)
 
 
-@strawberry.enum
+@strawberry.enum(description="Where a follow stands.")
 class FollowStatus(Enum):
-    FOLLOWING = "following"
-    REQUESTED = "requested"
-    NOT_FOLLOWING = "not_following"
+    FOLLOWING = described("following", description="The follow is in place.")
+    REQUESTED = described(
+        "requested", description="A follow request waits for the protected account's answer."
+    )
+    NOT_FOLLOWING = described("not_following", description="No follow, and no request pending.")
 
 
-@strawberry.type
+@strawberry.type(description="The other account, and where the follow stands now.")
 class FollowPayload:
-    user: UserRef
-    status: FollowStatus
+    user: UserRef = strawberry.field(description="The other account.")
+    status: FollowStatus = strawberry.field(
+        description="For follow and unfollow: whether you now follow `user`; for "
+        "approveFollowRequest and rejectFollowRequest: whether `user` now follows you."
+    )

@@ -10,8 +10,9 @@ import strawberry
 
 from app.context import Context
 from app.cursors import id_cursor, queue_cursor
+from schema.enum_values import described
 from schema.node import to_global_id
-from schema.timeline import PageInfo
+from schema.timeline import CURSOR, PageInfo
 from storage.records import ModerationRecord, ReportGroup, ReportRecord, TargetKind
 
 if TYPE_CHECKING:
@@ -23,22 +24,32 @@ UserRef = Annotated["User", strawberry.lazy("schema.user")]
 TweetRef = Annotated["Tweet", strawberry.lazy("schema.tweet")]
 
 
-@strawberry.enum
+@strawberry.enum(description="Why a tweet or an account is reported.")
 class ReportReasonKind(Enum):
-    SPAM = "spam"
-    ABUSE = "abuse"
-    HARASSMENT = "harassment"
-    IMPERSONATION = "impersonation"
-    ILLEGAL = "illegal"
-    OTHER = "other"
+    SPAM = described("spam", description="Spam.")
+    ABUSE = described("abuse", description="Abusive content.")
+    HARASSMENT = described("harassment", description="Harassment of someone.")
+    IMPERSONATION = described("impersonation", description="Pretending to be someone else.")
+    ILLEGAL = described("illegal", description="Illegal content.")
+    OTHER = described("other", description="Anything else: say what in the comment.")
 
 
-@strawberry.enum
+@strawberry.enum(description="What a moderator does about a reported tweet or account.")
 class ModerationAction(Enum):
-    DISMISS = "dismiss"
-    REMOVE_TWEET = "remove_tweet"
-    SUSPEND = "suspend"
-    UNSUSPEND = "unsuspend"
+    DISMISS = described("dismiss", description="Close the reports and change nothing else.")
+    REMOVE_TWEET = described(
+        "remove_tweet",
+        description="Remove the reported tweet for everyone (a tweet target only); its author "
+        "cannot restore it.",
+    )
+    SUSPEND = described(
+        "suspend",
+        description="Suspend the account (or the tweet's author) for `suspendFor` seconds: "
+        "nothing of theirs is shown, they cannot log in, and their sessions end.",
+    )
+    UNSUSPEND = described(
+        "unsuspend", description="Lift the account's suspension (nothing was deleted)."
+    )
 
 
 async def _user(info: Info, user_id: int) -> User | None:
@@ -65,18 +76,18 @@ def _target_id(kind: TargetKind, target_id: int) -> strawberry.ID:
     return to_global_id("Tweet" if kind is TargetKind.TWEET else "User", target_id)
 
 
-@strawberry.type
+@strawberry.type(description="How many open reports give one reason.")
 class ReasonCount:
-    reason: ReportReasonKind
-    count: int
+    reason: ReportReasonKind = strawberry.field(description="The reason.")
+    count: int = strawberry.field(description="How many open reports give it.")
 
 
-@strawberry.type
+@strawberry.type(description="One user's report of a tweet or an account.")
 class Report:
-    id: strawberry.ID
-    reason: ReportReasonKind
-    comment: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The report's databaseId (not a global id).")
+    reason: ReportReasonKind = strawberry.field(description="Why it was reported.")
+    comment: str = strawberry.field(description="The reporter's comment; may be empty.")
+    created_at: datetime = strawberry.field(description="When it was reported.")
     reporter_id: strawberry.Private[int]
 
     @classmethod
@@ -96,11 +107,19 @@ class Report:
 
 @strawberry.type(description="The open reports of one tweet or account.")
 class ReportGroupNode:
-    target_id: strawberry.ID = strawberry.field(description="The reported Tweet's or User's id.")
-    open_reports: int
-    reasons: list[ReasonCount]
-    first_reported_at: datetime
-    last_reported_at: datetime
+    target_id: strawberry.ID = strawberry.field(
+        description="The reported Tweet's or User's global id (resolveReports' targetId)."
+    )
+    open_reports: int = strawberry.field(description="How many reports of it are open.")
+    reasons: list[ReasonCount] = strawberry.field(
+        description="The open reports by reason, the most given first."
+    )
+    first_reported_at: datetime = strawberry.field(
+        description="When the oldest open report came in."
+    )
+    last_reported_at: datetime = strawberry.field(
+        description="When the newest open report came in."
+    )
     group: strawberry.Private[ReportGroup]
 
     @classmethod
@@ -135,16 +154,16 @@ class ReportGroupNode:
         return [Report.from_record(report) for report in found]
 
 
-@strawberry.type
+@strawberry.type(description="A reported target in the queue, with its cursor.")
 class ReportGroupEdge:
-    cursor: str
-    node: ReportGroupNode
+    cursor: str = strawberry.field(description=CURSOR)
+    node: ReportGroupNode = strawberry.field(description="The target and its open reports.")
 
 
-@strawberry.type
+@strawberry.type(description="Targets with open reports, the longest waiting first.")
 class ReportQueue:
-    edges: list[ReportGroupEdge]
-    page_info: PageInfo
+    edges: list[ReportGroupEdge] = strawberry.field(description="The targets of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
     @classmethod
     def build(cls, groups: list[ReportGroup], has_next: bool) -> ReportQueue:
@@ -158,11 +177,13 @@ class ReportQueue:
 
 @strawberry.type(description="One moderator action, kept for good.")
 class ModerationLogEntry:
-    id: strawberry.ID
-    action: ModerationAction
-    target_id: strawberry.ID
-    note: str
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="The action's databaseId (not a global id).")
+    action: ModerationAction = strawberry.field(description="What the moderator did.")
+    target_id: strawberry.ID = strawberry.field(
+        description="The global id of the Tweet or User acted on."
+    )
+    note: str = strawberry.field(description="Why, as the moderator wrote it.")
+    created_at: datetime = strawberry.field(description="When it was done.")
     until: datetime | None = strawberry.field(description="When a suspension ends.")
     record: strawberry.Private[ModerationRecord]
 
@@ -188,21 +209,24 @@ class ModerationLogEntry:
     async def user(self, info: Info) -> UserRef | None:
         return await _user(info, self.record.owner_id)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The tweet acted on, even if removed; null when an account was the "
+        "target, or once the tweet was purged."
+    )
     async def tweet(self, info: Info) -> TweetRef | None:
         return await _tweet(info, self.record.target_kind, self.record.target_id)
 
 
-@strawberry.type
+@strawberry.type(description="A moderator action, with its cursor.")
 class ModerationLogEdge:
-    cursor: str
-    node: ModerationLogEntry
+    cursor: str = strawberry.field(description=CURSOR)
+    node: ModerationLogEntry = strawberry.field(description="The action.")
 
 
-@strawberry.type
+@strawberry.type(description="Every moderator action, newest first.")
 class ModerationLog:
-    edges: list[ModerationLogEdge]
-    page_info: PageInfo
+    edges: list[ModerationLogEdge] = strawberry.field(description="The actions of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
     @classmethod
     def build(cls, actions: list[ModerationRecord], has_next: bool) -> ModerationLog:

@@ -11,9 +11,15 @@ from app.errors import BadInput
 from app.ids import MAX_ID, parse_id
 
 
-@strawberry.interface(description="An object with a globally unique id.")
+@strawberry.interface(
+    description="An object with a globally unique id, which `node(id:)` fetches again (a "
+    "Tweet or a User)."
+)
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(
+        description="The global id: opaque and stable. An argument that takes the id of one "
+        "type (a tweet's `id`, a `userId`) also accepts the databaseId."
+    )
 
 
 def to_global_id(type_name: str, database_id: int) -> strawberry.ID:

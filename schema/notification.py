@@ -12,6 +12,7 @@ import strawberry
 from app import notifications
 from app.context import Context
 from app.cursors import notification_cursor
+from schema.enum_values import described
 from schema.node import to_global_id
 from schema.timeline import PageInfo
 from storage.notifications import is_read
@@ -27,16 +28,22 @@ UserRef = Annotated["User", strawberry.lazy("schema.user")]
 TweetRef = Annotated["Tweet", strawberry.lazy("schema.tweet")]
 
 
-@strawberry.enum
+@strawberry.enum(description="What a notification is about.")
 class NotificationKind(Enum):
-    MENTION = "mention"
-    REPLY = "reply"
-    QUOTE = "quote"
-    LIKE = "like"
-    RETWEET = "retweet"
-    FOLLOW = "follow"
-    FOLLOW_REQUEST = "follow_request"
-    FOLLOW_REQUEST_APPROVED = "follow_request_approved"
+    MENTION = described("mention", description="A tweet mentions the viewer.")
+    REPLY = described("reply", description="A reply to the viewer's tweet.")
+    QUOTE = described("quote", description="A tweet quoting the viewer's tweet.")
+    LIKE = described("like", description="Likes of the viewer's tweet, grouped per tweet.")
+    RETWEET = described("retweet", description="Retweets of the viewer's tweet, grouped per tweet.")
+    FOLLOW = described("follow", description="New followers, grouped.")
+    FOLLOW_REQUEST = described(
+        "follow_request",
+        description="Someone asks to follow the viewer's protected account (see followRequests).",
+    )
+    FOLLOW_REQUEST_APPROVED = described(
+        "follow_request_approved",
+        description="A protected account approved the viewer's follow request.",
+    )
 
 
 @strawberry.type(
@@ -44,11 +51,15 @@ class NotificationKind(Enum):
     "one target are grouped while unread: `count` actors, the newest of them in `actors`."
 )
 class Notification:
-    id: strawberry.ID
-    kind: NotificationKind
+    id: strawberry.ID = strawberry.field(
+        description="Its global id, the same while the group grows."
+    )
+    kind: NotificationKind = strawberry.field(description="What it is about.")
     count: int = strawberry.field(description="How many actors the group has.")
     latest_at: datetime = strawberry.field(description="When its newest actor joined it.")
-    unread: bool
+    unread: bool = strawberry.field(
+        description="Newer than the viewer's read marker (see markNotificationsRead)."
+    )
     group: strawberry.Private[NotificationGroup]
 
     @classmethod
@@ -82,22 +93,27 @@ class Notification:
         return Tweet.from_record(tweet) if tweet is not None else None
 
 
-@strawberry.type
+@strawberry.type(description="A notification, with its cursor.")
 class NotificationEdge:
-    cursor: str
-    node: Notification
+    cursor: str = strawberry.field(
+        description="Pass it as `after` for older notifications, or as markNotificationsRead's "
+        "`upTo`."
+    )
+    node: Notification = strawberry.field(description="The notification.")
 
 
 @strawberry.type(description="A page of notifications, newest first.")
 class NotificationConnection:
-    edges: list[NotificationEdge]
-    page_info: PageInfo
+    edges: list[NotificationEdge] = strawberry.field(description="The notifications of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
 
-@strawberry.enum
+@strawberry.enum(description="What happened to one of the viewer's notifications.")
 class NotificationEventType(Enum):
-    UPDATED = "UPDATED"
-    REMOVED = "REMOVED"
+    UPDATED = described("UPDATED", description="It is new or has grown: show it at the top.")
+    REMOVED = described(
+        "REMOVED", description="It was withdrawn (an unlike, an unfollow): drop it."
+    )
 
 
 @strawberry.type(description="A change to the viewer's notifications.")
@@ -106,7 +122,9 @@ class NotificationEvent:
         description="UPDATED: a notification is new or has grown (it moves to the top); "
         "REMOVED: it was withdrawn."
     )
-    notification_id: strawberry.ID
+    notification_id: strawberry.ID = strawberry.field(
+        description="The global id of the notification updated or removed."
+    )
     notification: Notification | None = strawberry.field(description="null for REMOVED.")
     cursor: str | None = strawberry.field(
         description="Where it sits in `notifications`; resubscribe with after: this."

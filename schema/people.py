@@ -13,27 +13,27 @@ import strawberry
 from app.context import Context
 from app.cursors import decode_people_cursor, people_cursor
 from app.services.people import people_query
-from schema.timeline import PageInfo, page_size
+from schema.timeline import CURSOR, PageInfo, page_size
 from schema.user import User
 from storage.records import UserRecord
 
 Info = strawberry.Info[Context, None]
 
 
-@strawberry.type
+@strawberry.type(description="An account found, with its cursor.")
 class UserEdge:
-    cursor: str
+    cursor: str = strawberry.field(description=CURSOR)
     user: strawberry.Private[UserRecord]
 
-    @strawberry.field
+    @strawberry.field(description="The account.")
     def node(self) -> User:
         return User.from_record(self.user)
 
 
 @strawberry.type(description="Accounts, the best match first.")
 class UserConnection:
-    edges: list[UserEdge]
-    page_info: PageInfo
+    edges: list[UserEdge] = strawberry.field(description="The accounts of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
 
 async def search_people(info: Info, query: str, first: int, after: str | None) -> UserConnection:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -10,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -91,6 +94,13 @@ JSON_SCALAR = strawberry.scalar(
     serialize=lambda value: value,
     parse_value=lambda value: value,
 )
+# strawberry's own DateTime, told as a client meets it; only the description differs.
+DATETIME_SCALAR = replace(
+    DateTimeDefinition,
+    description="A moment as an ISO 8601 string in UTC, such as "
+    "2026-01-31T12:00:00.123000+00:00: millisecond precision, no fraction when it is zero.",
+    implementation=None,
+)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -102,7 +112,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         extensions=schema_extensions(settings),
         execution_context_class=_executor(settings),
         config=StrawberryConfig(disable_field_suggestions=settings.production),
-        scalar_overrides={JSON: JSON_SCALAR},
+        scalar_overrides={JSON: JSON_SCALAR, datetime: DATETIME_SCALAR},
     )
 
 

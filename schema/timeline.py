@@ -18,23 +18,47 @@ if TYPE_CHECKING:
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 
+# The paging arguments every connection takes, described once.
+First = Annotated[
+    int,
+    strawberry.argument(
+        description=f"How many to return: 1 to {MAX_PAGE} (BAD_USER_INPUT otherwise)."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Return what comes after this cursor: an edge's `cursor` or "
+        "`pageInfo.endCursor` from this same field; null for the first page."
+    ),
+]
+CURSOR = "Opaque; pass it as `after` to get what follows this edge."
 
-@strawberry.type
+
+@strawberry.type(
+    description="Where a page ends. A page may hold fewer edges than asked for (what the "
+    "viewer may not see is skipped) and still have more after it: follow `hasNextPage`."
+)
 class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more follows this page.")
+    end_cursor: str | None = strawberry.field(
+        description="Pass it as `after` for the next page; null when there is nothing to "
+        "go on from."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="A tweet in a timeline, with its cursor.")
 class TimelineEdge:
-    cursor: str
-    node: Annotated[Tweet, strawberry.lazy("schema.tweet")]
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Annotated[Tweet, strawberry.lazy("schema.tweet")] = strawberry.field(
+        description="The tweet."
+    )
 
 
 @strawberry.type(description="A page of tweets, newest first.")
 class Timeline:
-    edges: list[TimelineEdge]
-    page_info: PageInfo
+    edges: list[TimelineEdge] = strawberry.field(description="The tweets of this page.")
+    page_info: PageInfo = strawberry.field(description="Where this page ends.")
 
     @classmethod
     async def build(cls, info: Any, page: TweetPage) -> Timeline:

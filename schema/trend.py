@@ -9,7 +9,7 @@ from storage.records import Trend as TrendRecord
 
 @strawberry.type(description="A hashtag rising in the last hour against the previous 24.")
 class Trend:
-    hashtag: str
+    hashtag: str = strawberry.field(description="The hashtag, lowercased, without the #.")
     count: int = strawberry.field(description="Tweets with it in the last hour.")
     previous_count: int = strawberry.field(description="Tweets with it in the 24 hours before.")
 

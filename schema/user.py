@@ -18,7 +18,7 @@ from schema.export import DataExport
 from schema.follow import Follow, FollowConnection
 from schema.node import Node, to_global_id
 from schema.safety import AccountConnection, MutedWord
-from schema.timeline import DEFAULT_PAGE, Timeline, page_size
+from schema.timeline import DEFAULT_PAGE, After, First, Timeline, page_size
 from storage.records import RelationEdge, UserRecord, UserStats
 
 if TYPE_CHECKING:
@@ -28,19 +28,37 @@ Info = strawberry.Info[Context, None]
 TweetRef = Annotated["Tweet", strawberry.lazy("schema.tweet")]
 
 
-@strawberry.type
+@strawberry.type(
+    description="An account. What the viewer may not see of it (a block either way, a "
+    "suspension, a protected account they do not follow) comes back empty, not as an error."
+)
 class User(Node):
     database_id: str = strawberry.field(description="The Snowflake id, as a decimal string.")
-    username: str
-    display_name: str
-    bio: str | None
-    location: str | None
-    website: str | None
-    profile_image_url: str | None
-    banner_image_url: str | None
-    verified: bool
-    protected: bool
-    created_at: datetime
+    username: str = strawberry.field(
+        description="1 to 15 letters, digits or underscores; unique regardless of case."
+    )
+    display_name: str = strawberry.field(description="The name shown, up to 50 characters.")
+    bio: str | None = strawberry.field(
+        description="Up to 160 characters, newlines allowed; null when not set."
+    )
+    location: str | None = strawberry.field(description="Up to 100 characters; null when not set.")
+    website: str | None = strawberry.field(
+        description="An http:// or https:// URL; null when not set."
+    )
+    profile_image_url: str | None = strawberry.field(
+        description="An http:// or https:// URL of the avatar; null when not set."
+    )
+    banner_image_url: str | None = strawberry.field(
+        description="An http:// or https:// URL of the profile banner; null when not set."
+    )
+    verified: bool = strawberry.field(
+        description="Verified by Chirp's operators; no mutation changes it."
+    )
+    protected: bool = strawberry.field(
+        description="Only approved followers see its tweets, likes and follow lists, and "
+        "following it sends a follow request (set by updateSettings' privateAccount)."
+    )
+    created_at: datetime = strawberry.field(description="When the account was created.")
     record: strawberry.Private[UserRecord]
 
     @classmethod
@@ -65,23 +83,26 @@ class User(Node):
         stats = await info.context.loaders.user_stats_by_id.load(self.record.id)
         return stats or UserStats(user_id=self.record.id)
 
-    @strawberry.field
+    @strawberry.field(description="How many accounts follow this user.")
     async def followers_count(self, info: Info) -> int:
         return max(0, (await self._stats(info)).followers_count)
 
-    @strawberry.field
+    @strawberry.field(description="How many accounts this user follows.")
     async def following_count(self, info: Info) -> int:
         return max(0, (await self._stats(info)).following_count)
 
-    @strawberry.field
+    @strawberry.field(
+        description="How many tweets, replies and retweets this user has (deleted ones "
+        "not counted)."
+    )
     async def tweets_count(self, info: Info) -> int:
         return max(0, (await self._stats(info)).tweets_count)
 
-    @strawberry.field
+    @strawberry.field(description="How many tweets this user has liked.")
     async def likes_count(self, info: Info) -> int:
         return max(0, (await self._stats(info)).likes_count)
 
-    @strawberry.field
+    @strawberry.field(description="Chirp has no lists yet: always 0.")
     async def lists_count(self, info: Info) -> int:
         return max(0, (await self._stats(info)).lists_count)
 
@@ -127,9 +148,12 @@ class User(Node):
             follows = await loader.load(self.record.id)
         return policy.sees_tweets_of(self.record, follows)
 
-    @strawberry.field(description="What this user posted, newest first (the profile page).")
+    @strawberry.field(
+        description="What this user posted (tweets, replies and retweets), newest first: the "
+        "profile page. Empty when the viewer may not see this user's tweets."
+    )
     async def tweets(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> Timeline:
         size, position = page_size(first), decode_position(after)
         if not await self._may_see_tweets(info):
@@ -142,7 +166,7 @@ class User(Node):
         "(null for anyone else)."
     )
     async def mentions(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> Timeline | None:
         size, position = page_size(first), decode_position(after)
         if info.context.viewer_id != self.record.id:
@@ -160,19 +184,23 @@ class User(Node):
         export = await info.context.loaders.data_export_by_user_id.load(self.record.id)
         return DataExport.from_record(export) if export is not None else None
 
-    @strawberry.field(description="Tweets this user liked, most recent like first.")
-    async def likes(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
-    ) -> Timeline:
+    @strawberry.field(
+        description="Tweets this user liked, most recent like first. Empty when the viewer "
+        "may not see this user's tweets."
+    )
+    async def likes(self, info: Info, first: First = DEFAULT_PAGE, after: After = None) -> Timeline:
         size, position = page_size(first), decode_position(after)
         if not await self._may_see_tweets(info):
             return Timeline.empty()
         page = await info.context.loaders.pages.likes(self.record.id, size, position)
         return await Timeline.build(info, page)
 
-    @strawberry.field
+    @strawberry.field(
+        description="Who follows this user, ordered by account id (not by when they "
+        "followed). Empty when the viewer may not see this user's tweets."
+    )
     async def followers(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> FollowConnection:
         size, cursor = page_size(first), decode_id_cursor(after)
         if not await self._may_see_tweets(info):
@@ -191,9 +219,12 @@ class User(Node):
             page.has_next,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="Whom this user follows, ordered by account id (not by when). Empty "
+        "when the viewer may not see this user's tweets."
+    )
     async def following(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> FollowConnection:
         size, cursor = page_size(first), decode_id_cursor(after)
         if not await self._may_see_tweets(info):
@@ -218,9 +249,12 @@ class User(Node):
             raise Forbidden(f"Only the account itself can read its {what}.")
         return viewer
 
-    @strawberry.field(description="Accounts you block (only on `me`).")
+    @strawberry.field(
+        description="Accounts you block, ordered by account id. Only on `me`: FORBIDDEN on "
+        "anyone else."
+    )
     async def blocked(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> AccountConnection:
         size, cursor = page_size(first), decode_id_cursor(after)
         viewer = self._own(info, "blocks")
@@ -229,35 +263,43 @@ class User(Node):
         )
         return AccountConnection.from_edges(await _existing(info, edges), more)
 
-    @strawberry.field(description="Accounts you mute, while their mute lasts (only on `me`).")
+    @strawberry.field(
+        description="Accounts you mute, while their mute lasts, ordered by account id. Only "
+        "on `me`: FORBIDDEN on anyone else."
+    )
     async def muted(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> AccountConnection:
         size, cursor = page_size(first), decode_id_cursor(after)
         viewer = self._own(info, "mutes")
         edges, more = await relations_page(info.context.chirp.stores, "muted", viewer, size, cursor)
         return AccountConnection.from_edges(await _existing(info, edges), more)
 
-    @strawberry.field(description="Words and #hashtags you mute, A to Z (only on `me`).")
+    @strawberry.field(
+        description="Words and #hashtags you mute, A to Z. Only on `me`: FORBIDDEN on anyone else."
+    )
     async def muted_words(self, info: Info) -> list[MutedWord]:
         viewer = self._own(info, "muted words")
         words = await info.context.chirp.services.muted_words.current(viewer)
         return [MutedWord.from_record(word) for word in words]
 
-    @strawberry.field(description="Tweets you bookmarked, the most recent first (only on `me`).")
+    @strawberry.field(
+        description="Tweets you bookmarked, the most recent first, leaving out any you may "
+        "no longer see. Only on `me`: FORBIDDEN on anyone else."
+    )
     async def bookmarks(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> Timeline:
         viewer = self._own(info, "bookmarks")
         bookmarks = info.context.chirp.stores.engagement.bookmarks_page
         return await tweets_listed(info, bookmarks, viewer, first, after)
 
     @strawberry.field(
-        description="Your deleted tweets you may still restore, newest deletion first "
-        "(only on `me`)."
+        description="Your deleted tweets you may still restore, newest deletion first. Only "
+        "on `me`: FORBIDDEN on anyone else."
     )
     async def deleted_tweets(
-        self, info: Info, first: int = DEFAULT_PAGE, after: str | None = None
+        self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> DeletedTweetConnection:
         viewer = self._own(info, "deleted tweets")
         return await deleted_tweets(info, viewer, first, after)
