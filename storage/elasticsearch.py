@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 from elasticsearch import (
     ApiError,
     AsyncElasticsearch,
+    BadRequestError,
     ConnectionTimeout,
     NotFoundError,
 )
@@ -345,7 +346,12 @@ async def ensure_index(
                 await client.indices.put_settings(index=target, settings=settings)
             return []
         if not await client.indices.exists(index=target):
-            await client.indices.create(index=target, mappings=mappings, settings=settings)
+            try:
+                await client.indices.create(index=target, mappings=mappings, settings=settings)
+            except BadRequestError as error:
+                # Another `chirp migrate` (or server start) created it in between: the same.
+                if error.error != "resource_already_exists_exception":
+                    raise
         for old in current:
             await _copy(client, old, target)
         actions: list[dict[str, Any]] = [
