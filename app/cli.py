@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.settings import from_env, redact_urls
+from app.settings import Settings, from_env, redact_urls
 
 log = logging.getLogger("chirp")
 
@@ -23,7 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import create_app
 
     settings = from_env()
-    refused = serving.refusal(settings, args.workers)
+    refused = serving.refusal(settings, args.workers) or _unusable_manifest(settings)
     if refused is not None:
         print(refused, file=sys.stderr)
         return 2
@@ -32,6 +32,18 @@ def _serve(args: argparse.Namespace) -> int:
         return serving.serve(settings, args.host, args.port, args.workers, **options)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, **options)
     return 0
+
+
+def _unusable_manifest(settings: Settings) -> str | None:
+    from app.persisted import Manifest, ManifestError
+
+    if not settings.trusted_documents:
+        return None
+    try:
+        Manifest.load(settings.trusted_documents)
+    except ManifestError as error:
+        return f"CHIRP_TRUSTED_DOCUMENTS: {error}"
+    return None
 
 
 async def _migrate() -> int:
@@ -46,7 +58,10 @@ async def _migrate() -> int:
 async def _worker(args: argparse.Namespace) -> int:
     from app import container
     from app.jobs import STREAMS
+    from app.metrics import METRICS
     from app.settings import ensure_secret_key
+    from app.tracing import Traces, use_tracer
+    from storage.instrumented import counting
     from storage.registry import open_stores
 
     streams = [s.strip() for s in args.streams.split(",") if s.strip()] if args.streams else STREAMS
@@ -58,7 +73,11 @@ async def _worker(args: argparse.Namespace) -> int:
         )
         return 2
     settings = ensure_secret_key(from_env())
-    stores = await open_stores(settings)
+    traces = Traces(settings.tracing)
+    stores = counting(
+        await open_stores(settings), METRICS.store_calls, METRICS.store_seconds, traces.tracer
+    )
+    use_tracer(traces.tracer)  # a span per batch of jobs, with its store calls inside
     try:
         worker = container.build(settings, stores).worker(streams, args.concurrency)
         if args.once:
@@ -73,6 +92,7 @@ async def _worker(args: argparse.Namespace) -> int:
         return 0
     finally:
         await stores.close()
+        traces.shutdown()
 
 
 async def _seed(args: argparse.Namespace) -> int:

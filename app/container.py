@@ -15,6 +15,7 @@ from app.jobs import STREAMS, Jobs, build_handlers
 from app.jobs.base import JobDeps, JobHandler
 from app.lifecycle import LifecycleDeps, LifecycleRunner
 from app.live import LiveEvents
+from app.persisted import Manifest, PersistedDocuments
 from app.policy import Gate
 from app.readthrough import ReadThrough
 from app.reconcile import Reconcile
@@ -74,6 +75,8 @@ class Chirp:
     lifecycle: LifecycleRunner
     # The cold tier: tweets moved out of the primary tables, read transparently.
     archive: ColdArchive
+    # Documents named by their SHA-256: automatic persisted queries, or trusted documents only.
+    documents: PersistedDocuments
 
     def worker(
         self,
@@ -282,4 +285,9 @@ def build(settings: Settings, stores: Stores) -> Chirp:
             )
         ),
         archive=archive,
+        documents=PersistedDocuments(
+            stores.cache,
+            settings.persisted_query_ttl_s,
+            Manifest.load(settings.trusted_documents) if settings.trusted_documents else None,
+        ),
     )

@@ -24,8 +24,9 @@ from strawberry.types.graphql import OperationType
 from app import throttle
 from app.cost import operation_cost
 from app.errors import BadInput, RateLimited, UserError
-from app.metrics import METRICS
+from app.metrics import METRICS, operation_label
 from app.settings import Settings
+from app.tracing import OperationSpan
 from storage.errors import StorageError, Unavailable
 from storage.instrumented import start_counting, stop_counting
 
@@ -186,9 +187,11 @@ class MutationRateLimit(SchemaExtension):
 
 
 class OperationMetrics(SchemaExtension):
-    """Counts operations by type and errors by code into the process's /metrics."""
+    """Counts operations by type and errors by code into the process's /metrics, and times
+    queries and mutations by operation name."""
 
     def on_operation(self) -> Iterator[None]:
+        started = time.perf_counter()
         yield
         context = self.execution_context
         try:
@@ -196,6 +199,9 @@ class OperationMetrics(SchemaExtension):
         except RuntimeError:  # the document did not parse
             kind = "invalid"
         METRICS.operations[kind] += 1
+        if kind != "subscription":  # one lasts as long as it is open: no latency
+            elapsed = time.perf_counter() - started
+            METRICS.operation_seconds.observe(operation_label(context.operation_name), elapsed)
         result = context.result
         for error in getattr(result, "errors", None) or ():
             METRICS.errors[str((error.extensions or {}).get("code", INTERNAL))] += 1
@@ -222,6 +228,8 @@ def schema_extensions(settings: Settings) -> list[Any]:
         lambda: MutationRateLimit(limits.mutations_per_minute),
         OperationMetrics,
     ]
+    if settings.tracing.enabled:
+        extensions.insert(0, OperationSpan)  # first: its span covers every other hook
     if settings.production:
         extensions.append(DisableIntrospection)
     else:

@@ -4,13 +4,14 @@ read gets a JSON error with a code (HTTP 4xx), never a plain-text answer or a 50
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry import UNSET
@@ -20,10 +21,13 @@ from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types import ExecutionResult
 
 from app.container import Chirp
 from app.context import Context
 from app.errors import error_body
+from app.explorer import explorer
+from app.persisted import DocumentRefused
 from app.websocket import ChirpTransportWSHandler
 from storage.errors import StorageError
 
@@ -96,10 +100,20 @@ class ChirpGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        request = Request(scope, receive)
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(request)
         except HTTPException as refusal:
             response = refused(refusal.status_code, refusal.reason)
+        except DocumentRefused as refusal:
+            response = JSONResponse(
+                error_body(refusal.message, refusal.code), status_code=refusal.status
+            )
+        else:
+            if not getattr(request.state, "answered", False):  # GraphiQL's page
+                await response(scope, receive, send)
+                return
+        response.headers.update(cache_headers(request, self._chirp.settings.public_max_age_s))
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -123,11 +137,43 @@ class ChirpGraphQL(GraphQL[Context, None]):
             if not _OBJECT_OR_ARRAY.match(body):
                 self.parse_json(body)  # says so if it is not JSON at all
                 raise HTTPException(400, NOT_AN_OBJECT)
-        return await super().parse_http_body(request)
+        parsed = await super().parse_http_body(request)
+        if isinstance(parsed, list):
+            return [await self._with_document(data) for data in parsed]
+        return await self._with_document(parsed)
+
+    async def _with_document(self, data: GraphQLRequestData) -> GraphQLRequestData:
+        """The request with the document it runs: persisted ones are named by their hash."""
+        query = await self._chirp.documents.document(data.query, data.extensions)
+        return data if query is data.query else dataclasses.replace(data, query=query)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> Any:
+        # What cache_headers reads: an answer was given, and whether all of it may be public.
+        public = getattr(request.state, "public", True) and is_public(
+            request, result, self._chirp.settings.public_max_age_s
+        )
+        request.state.answered, request.state.public = True, public
+        processed = await super().process_result(request, result)
+        extensions = processed.get("extensions")
+        if public and extensions:
+            # The same answer goes to every anonymous client: no one's rate-limit figures.
+            extensions.pop("rateLimit", None)
+            if not extensions:
+                del processed["extensions"]
+        return processed
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
-        # Without GraphiQL (production) a GET with no query is a missing query, not a 404.
-        return self.graphql_ide is not None and super().should_render_graphql_ide(request)
+        # Without GraphiQL (production) a GET with no query is a missing query, not a 404;
+        # a GET naming a persisted query by its hash runs it, whatever the client accepts.
+        return (
+            self.graphql_ide is not None
+            and "extensions" not in request.query_params
+            and super().should_render_graphql_ide(request)
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Chirp's own page: served from the app, nothing from a CDN (app/explorer.py).
+        return explorer().response()
 
     async def _viewer(self, token: str | None, context: Context) -> int | None:
         if not token:
@@ -154,7 +200,14 @@ class ChirpGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> Any:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
-        token = params.get("token") or params.get("accessToken") or ""
+        # `token` or `accessToken`, or the HTTP header as GraphiQL and Apollo's links send it.
+        token = (
+            params.get("token")
+            or params.get("accessToken")
+            or params.get("Authorization")
+            or params.get("authorization")
+            or ""
+        )
         if isinstance(token, str) and token.lower().startswith("bearer "):
             token = token[7:]
         if token:
@@ -163,6 +216,27 @@ class ChirpGraphQL(GraphQL[Context, None]):
                 raise ConnectionRejectionError({"message": INVALID_TOKEN})
             context.viewer_id = viewer
         return UNSET
+
+
+def is_public(request: Request, result: ExecutionResult, public_max_age_s: int) -> bool:
+    """An anonymous query by GET answered without errors is the same for every anonymous
+    client, so a CDN may keep it."""
+    return (
+        public_max_age_s > 0
+        and request.method == "GET"
+        and not request.headers.get("authorization")
+        and not result.errors
+    )
+
+
+def cache_headers(request: Request, public_max_age_s: int) -> dict[str, str]:
+    """Public answers may be kept `public_max_age_s`; an answer for a viewer is theirs alone;
+    anything else (POST, errors, refusals) is not kept."""
+    if request.headers.get("authorization"):
+        return {"Cache-Control": "private, no-store", "Vary": "Authorization"}
+    if getattr(request.state, "public", False):
+        return {"Cache-Control": f"public, max-age={public_max_age_s}", "Vary": "Authorization"}
+    return {"Cache-Control": "no-store"}
 
 
 def refused(status: int, message: str) -> JSONResponse:

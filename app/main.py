@@ -7,7 +7,7 @@ import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,28 +17,39 @@ from starlette.types import Receive, Scope, Send
 
 from app import container
 from app.body_limit import BodySizeLimit
+from app.explorer import explorer
 from app.graphql_app import ChirpGraphQL
 from app.invalidation import listening
 from app.jobs import STREAMS
 from app.metrics import METRICS
 from app.settings import Settings, ensure_secret_key, from_env
+from app.tracing import TraceContext, Traces, use_tracer
+from app.web_client import WebClient
 from schema.schema import build_schema
 from storage.errors import StorageError
 from storage.instrumented import counting
 from storage.records import Backlog
 from storage.registry import Stores, check_url, open_stores, port_urls, scheme_of
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
 log = logging.getLogger("chirp")
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, span_exporter: SpanExporter | None = None
+) -> Starlette:
+    """`span_exporter`: instead of the one the settings name, when tracing is on (tests)."""
     settings = ensure_secret_key(settings or from_env())
     for port, url in port_urls(settings).items():
         check_url(port, url)  # an unknown scheme fails here, naming the valid ones
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        stores = counting(await open_stores(settings), METRICS.store_calls)
+        stores = counting(
+            await open_stores(settings), METRICS.store_calls, METRICS.store_seconds, traces.tracer
+        )
         chirp = container.build(settings, stores)
         app.state.chirp = chirp
         app.state.stores = stores
@@ -46,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         stop = asyncio.Event()
         workers = []
         if settings.run_workers:
+            use_tracer(traces.tracer)  # the in-process worker's jobs get spans too
             workers.append(asyncio.create_task(chirp.worker().run(stop, wait_s=0.5)))
         elif not chirp.views.shared:
             # No worker here, and no other process sees this one's view tally: flush it.
@@ -61,7 +73,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(task, timeout=5)
             await stores.close()
+            traces.shutdown()  # the spans still buffered go out
 
+    traces = Traces(settings.tracing, span_exporter)
     graphql = _LazyGraphQL(settings)
     routes: list[BaseRoute] = [
         Route("/graphql", graphql),  # any method: strawberry answers 405 in JSON
@@ -70,12 +84,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
         Route("/metrics", metrics),
         *_media_routes(),
+        *WebClient().routes(),  # the web client at / (a product page: production too)
+        *([] if settings.production else explorer().routes()),  # GraphiQL's files
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     # Media uploads carry their own signed size; everything else is small JSON.
     app.add_middleware(
         BodySizeLimit, max_bytes=settings.limits.max_body_bytes, exempt_prefixes=("/media/",)
     )
+    if traces.tracer is not None:
+        app.add_middleware(TraceContext, tracer=traces.tracer)
     return app
 
 

@@ -1,13 +1,73 @@
 """Process metrics in the Prometheus text format, served at /metrics: GraphQL operations and
 errors by code, store calls by port and method, tweet views by stage, background jobs by
-outcome, and what lifecycle passes did."""
+outcome, what lifecycle passes did, and latency histograms of operations by name and of
+store calls by port and method."""
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping
 
 from storage.records import Backlog
+
+# From a SQLite read (well under a millisecond) to a request that times out.
+LATENCY_BUCKETS_S = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+# Operation names are the client's to choose: each one is a series, so only the first this
+# many get one; the rest (and anything that is not a GraphQL name) count as OTHER.
+OPERATION_NAMES_KEPT = 100
+OTHER = "other"
+ANONYMOUS = "anonymous"
+_GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,99}")
+
+
+def operation_label(name: str | None) -> str:
+    """An operation's label in the latency histogram."""
+    if not name:
+        return ANONYMOUS
+    return name if _GRAPHQL_NAME.fullmatch(name) else OTHER
+
+
+class Series:
+    """One label's observations: how many fell in each bucket (the last one past every
+    bound), and their sum."""
+
+    __slots__ = ("bounds", "buckets", "total_s")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.buckets = [0] * (len(bounds) + 1)
+        self.total_s = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.buckets[bisect_left(self.bounds, seconds)] += 1  # le: a bound counts its equal
+        self.total_s += seconds
+
+
+class Histogram:
+    """Latencies by one label; with `max_labels`, labels past that many count as OTHER."""
+
+    def __init__(
+        self, bounds: tuple[float, ...] = LATENCY_BUCKETS_S, max_labels: int | None = None
+    ) -> None:
+        self.bounds = bounds
+        self.series_by_label: dict[str, Series] = {}
+        self._max_labels = max_labels
+
+    def series(self, label: str) -> Series:
+        found = self.series_by_label.get(label)
+        if found is None:
+            kept = len(self.series_by_label) - (OTHER in self.series_by_label)
+            if self._max_labels is not None and kept >= self._max_labels and label != OTHER:
+                return self.series(OTHER)
+            found = self.series_by_label[label] = Series(self.bounds)
+        return found
+
+    def observe(self, label: str, seconds: float) -> None:
+        self.series(label).observe(seconds)
 
 
 class Metrics:
@@ -22,6 +82,9 @@ class Metrics:
         self.reconciled: Counter[str] = Counter()  # jobs enqueued again after that, by stream
         self.backups: Counter[str] = Counter()  # scheduled backup sets: taken, pruned, failed
         self.execution: Counter[str] = Counter()  # queries: compiled, fallback, graphql-core
+        # Queries and mutations by operation name (a subscription lasts as long as it is open).
+        self.operation_seconds = Histogram(max_labels=OPERATION_NAMES_KEPT)
+        self.store_seconds = Histogram()  # by "port.method" (storage/instrumented.py)
 
     def render(self, backlogs: Mapping[str, Backlog | None] | None = None) -> str:
         """`backlogs`: each job stream's backlog now (None: its queue did not answer)."""
@@ -77,6 +140,21 @@ class Metrics:
             lines.append(
                 f'chirp_lifecycle_items_total{{step="{step}",outcome="{outcome}"}} {count}'
             )
+        _histogram(
+            lines,
+            "chirp_graphql_operation_duration_seconds",
+            "GraphQL queries and mutations by operation name (anonymous; other past the first "
+            f"{OPERATION_NAMES_KEPT} names)",
+            "operation",
+            self.operation_seconds,
+        )
+        _histogram(
+            lines,
+            "chirp_store_call_duration_seconds",
+            "Store and cache calls by port and method",
+            "method",
+            self.store_seconds,
+        )
         if backlogs:
             _backlog_families(lines, backlogs)
         return "\n".join(lines) + "\n"
@@ -88,6 +166,25 @@ def _family(
     lines += [f"# HELP {name} {help_text}", f"# TYPE {name} counter"]
     for key, count in sorted(values.items()):
         lines.append(f'{name}{{{label}="{key}"}} {count}')
+
+
+def _histogram(
+    lines: list[str], name: str, help_text: str, label: str, histogram: Histogram
+) -> None:
+    lines += [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
+    bounds = [repr(float(bound)) for bound in histogram.bounds] + ["+Inf"]
+    for key, series in sorted(histogram.series_by_label.items()):
+        value = _label_value(key)
+        count = 0
+        for bound, in_bucket in zip(bounds, series.buckets, strict=True):
+            count += in_bucket
+            lines.append(f'{name}_bucket{{{label}="{value}",le="{bound}"}} {count}')
+        lines.append(f'{name}_sum{{{label}="{value}"}} {series.total_s:.6f}')
+        lines.append(f'{name}_count{{{label}="{value}"}} {count}')
+
+
+def _label_value(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _backlog_families(lines: list[str], backlogs: Mapping[str, Backlog | None]) -> None:

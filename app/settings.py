@@ -91,6 +91,23 @@ class Backup:
     cassandra_data: str = ""  # Cassandra's data_file_directories folder (on this host)
 
 
+TRACE_EXPORTERS = ("otlp", "console")
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """OpenTelemetry traces (app/tracing.py), from the standard OTEL_* variables: off (no
+    exporter) unless they ask for them."""
+
+    exporters: tuple[str, ...] = ()  # of TRACE_EXPORTERS; otlp is OTLP/HTTP with protobuf
+    endpoint: str = ""  # the OTLP traces URL; empty: the SDK's own (localhost:4318)
+    service_name: str = "chirp"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.exporters)
+
+
 @dataclass(frozen=True)
 class Settings:
     users_url: str = DEFAULT_DB
@@ -121,9 +138,13 @@ class Settings:
     notification_group_window_s: int = 24 * 3600  # an unread group takes actors this long
     view_window_s: float = 6 * 3600  # a viewer's views of one tweet count once per window; 0: off
     view_flush_s: float = 2.0  # buffered views are written to the counters this often
+    trusted_documents: str = ""  # a manifest's path: only its documents run (app/persisted.py)
+    persisted_query_ttl_s: float = 7 * DAY_S  # an automatic persisted query is kept this long
+    public_max_age_s: int = 30  # Cache-Control max-age of an anonymous GET query; 0: never public
     lifecycle: Lifecycle = field(default_factory=Lifecycle)
     limits: Limits = field(default_factory=Limits)
     backup: Backup = field(default_factory=Backup)
+    tracing: Tracing = field(default_factory=Tracing)
 
     @property
     def production(self) -> bool:
@@ -180,6 +201,9 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
         notification_group_window_s=max(1, _int(env, "CHIRP_NOTIFICATION_GROUP_WINDOW_S", 86400)),
         view_window_s=max(0, _int(env, "CHIRP_VIEW_WINDOW_S", 6 * 3600)),
         view_flush_s=max(0.05, _float(env, "CHIRP_VIEW_FLUSH_S", 2.0)),
+        trusted_documents=env.get("CHIRP_TRUSTED_DOCUMENTS", ""),
+        persisted_query_ttl_s=max(1.0, _float(env, "CHIRP_PERSISTED_QUERY_TTL_S", 7 * DAY_S)),
+        public_max_age_s=max(0, _int(env, "CHIRP_PUBLIC_MAX_AGE_S", 30)),
         backup=Backup(
             url=env.get("CHIRP_BACKUP_URL", ""),
             every_s=max(0.0, _float(env, "CHIRP_BACKUP_EVERY_S", 900.0)),
@@ -199,6 +223,7 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             batch=max(1, _int(env, "CHIRP_LIFECYCLE_BATCH", 200)),
         ),
         limits=limits,
+        tracing=_tracing(env),
     )
     if not 0 <= settings.worker_id <= 1023:
         raise SettingsError(f"CHIRP_WORKER_ID must be within 0..1023, got {settings.worker_id}")
@@ -207,6 +232,32 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
             f"CHIRP_EXECUTION must be compiled, graphql-core or verify, got {settings.execution!r}"
         )
     return settings
+
+
+def _tracing(env: Mapping[str, str]) -> Tracing:
+    """OTEL_SDK_DISABLED=true wins; then OTEL_TRACES_EXPORTER (otlp, console or none, or a
+    list); without it, an OTLP endpoint turns otlp on. The SDK reads the rest of its own
+    variables (headers, timeouts, batching, sampler, resource attributes) itself."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return Tracing()
+    base = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip().rstrip("/")
+    traces = env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "").strip()
+    endpoint = traces or (f"{base}/v1/traces" if base else "")
+    raw = env.get("OTEL_TRACES_EXPORTER", "")
+    named = [n.strip().lower() for n in raw.split(",") if n.strip()]
+    named = named or (["otlp"] if endpoint else [])
+    unknown = sorted(set(named) - {*TRACE_EXPORTERS, "none"})
+    if unknown:
+        raise SettingsError(f"OTEL_TRACES_EXPORTER must be otlp, console or none, got {raw!r}")
+    if "none" in named or not named:
+        return Tracing()
+    exporters = tuple(dict.fromkeys(named))
+    protocol = env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", ""
+    )
+    if "otlp" in exporters and protocol.strip() not in ("", "http/protobuf"):
+        raise SettingsError(f"Chirp exports OTLP as http/protobuf only, not {protocol!r}")
+    return Tracing(exporters, endpoint, env.get("OTEL_SERVICE_NAME", "").strip() or "chirp")
 
 
 def redact_urls(urls: str) -> str:

@@ -1,17 +1,23 @@
 """The graphql-transport-ws handler: strawberry's, refusing a frame that is JSON but not a
 protocol message (`[1,2]`, `42`, a `subscribe` without a string `query`) with close code
-4400, as it already does for a frame that is not JSON at all."""
+4400, as it already does for a frame that is not JSON at all. A subscribe runs the document
+its hash names (`extensions.persistedQuery`), and under trusted documents only those."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from graphql import GraphQLError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message,
+    SubscribeMessage,
+)
 
 from app.context import Context
+from app.persisted import DocumentRefused
 
 _WITH_ID = ("subscribe", "complete")
 
@@ -23,6 +29,22 @@ class ChirpTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_invalid_message(problem)  # closes with 4400 and the reason
             return
         await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged:  # otherwise strawberry closes the socket (4401)
+            payload = message["payload"]
+            try:
+                query = await self.context.chirp.documents.document(
+                    payload.get("query"), payload.get("extensions")
+                )
+            except DocumentRefused as refusal:
+                error = GraphQLError(refusal.message, extensions={"code": refusal.code})
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [error.formatted]}
+                )
+                return
+            message = {**message, "payload": {**payload, "query": query}}  # type: ignore[typeddict-item]
+        await super().handle_subscribe(message)
 
 
 def frame_problem(frame: Any) -> str | None:
@@ -36,7 +58,14 @@ def frame_problem(frame: Any) -> str | None:
     if kind != "subscribe":
         return None
     payload = frame.get("payload")
-    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+    if not isinstance(payload, dict):
+        return "A subscribe payload needs a string query."
+    persisted = (
+        isinstance(payload.get("extensions"), dict) and "persistedQuery" in payload["extensions"]
+    )
+    if not isinstance(payload.get("query"), str) and not (
+        persisted and payload.get("query") is None
+    ):
         return "A subscribe payload needs a string query."
     if not isinstance(payload.get("operationName"), str | None):
         return "A subscribe payload's operationName must be a string or null."

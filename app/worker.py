@@ -19,6 +19,7 @@ from typing import Protocol
 
 from app.jobs.base import JobHandler
 from app.metrics import METRICS
+from app.tracing import job_span
 from storage.errors import StorageError, Unavailable
 from storage.ports import JobQueue, JobQueues
 from storage.records import Job
@@ -287,7 +288,8 @@ class StreamConsumer:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r} on this stream")
-            await handler([job.payload for job in jobs])
+            with job_span(kind, len(jobs)):
+                await handler([job.payload for job in jobs])
         except Exception as error:
             if not _unavailable(error):
                 await self._failed(jobs, error)

@@ -7,6 +7,7 @@ page works offline. Screenshots go to artifacts/ (ignored by git), kept as CI ar
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -73,26 +74,31 @@ def screenshot(page: Page, name: str) -> Path:
 @contextmanager
 def chirp_serve(settings: Settings, **extra: str) -> Iterator[str]:
     """`chirp migrate`, then `chirp serve` on a free loopback port with `settings`' stores
-    (its output in the data folder's serve.log); its base URL."""
+    and its in-process job workers (its output in the data folder's serve.log); its base
+    URL, which is also its public base URL (local media's signed URLs name it). On a shared
+    Redis its jobs get a queue of their own, so no other test's server runs them."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = settings.with_overrides(public_base_url=url)
+    if settings.cache_url.startswith("redis") and not settings.queue_url:
+        queue = f"{settings.cache_url}?prefix=serve-{secrets.token_hex(4)}"
+        extra = {"CHIRP_QUEUE_URL": queue} | extra
     migrated = run_chirp(settings, "migrate", **extra)
     assert migrated.returncode == 0, migrated.stderr
-    port = free_port()
-    log = (settings.data_dir / "serve.log").open("ab")
-    process: subprocess.Popen[Any] = subprocess.Popen(
-        chirp_command("serve", "--host", "127.0.0.1", "--port", str(port)),
-        env=chirp_env(settings, **extra),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy([url], [process])
-        yield url
-    finally:
-        process.terminate()
+    with (settings.data_dir / "serve.log").open("ab") as log:
+        process: subprocess.Popen[Any] = subprocess.Popen(
+            chirp_command("serve", "--host", "127.0.0.1", "--port", str(port)),
+            env=chirp_env(settings, **extra),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+            wait_healthy([url], [process])
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
