@@ -11,7 +11,6 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from app.assets import VENDOR, Bundle
 from app.explorer import OWN_FILES, Explorer
 from tests.support.browser import chirp_serve, chromium, same_origin_only, screenshot
 from tests.support.client import embedded_settings, running_app
+from tests.support.pages import PageTags
 from tests.support.profiles import PROFILES, settings_on, unique
 
 HTML = {"accept": "text/html"}
@@ -38,34 +38,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
 });"""
 
 
-class Tags(HTMLParser):
-    """The page's scripts and stylesheets: (url, integrity), and any script with a body."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.files: list[tuple[str, str | None]] = []
-        self.inline_scripts: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag == "script":
-            self._in_script = True
-            if found.get("src") is None:
-                self.inline_scripts.append("<script> without src")
-            else:
-                self.files.append((str(found["src"]), found.get("integrity")))
-        elif tag == "link" and found.get("rel") == "stylesheet":
-            self.files.append((str(found["href"]), found.get("integrity")))
-
-    def handle_endtag(self, tag: str) -> None:
-        self._in_script = self._in_script and tag != "script"
-
-    def handle_data(self, data: str) -> None:
-        if self._in_script and data.strip():
-            self.inline_scripts.append(data)
-
-
 def _policy(header: str) -> dict[str, list[str]]:
     directives = (part.split() for part in header.split(";") if part.strip())
     return {name: sources for name, *sources in directives}
@@ -76,9 +48,8 @@ def test_the_page_loads_only_its_own_files_by_their_integrity(tmp_path: Path) ->
         page = client.http.get("/graphql", headers=HTML)
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
-        tags = Tags()
-        tags.feed(page.text)
-        assert tags.inline_scripts == []
+        tags = PageTags(page.text)
+        assert tags.inline == []
         names = {url.split("?")[0].rsplit("/", 1)[1] for url, _ in tags.files}
         assert {"graphiql.min.js", "plugin-explorer.umd.js", "boot.js", "graphiql.min.css"} <= names
         for url, integrity in tags.files:

@@ -16,7 +16,6 @@ import struct
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +27,7 @@ from app.web_client import OWN_FILES, VENDOR_FILES
 from tests.backends import backend_url
 from tests.support.browser import chirp_serve, chromium, screenshot
 from tests.support.client import running_app
+from tests.support.pages import PageTags
 from tests.support.profiles import PROFILES, settings_on, unique
 
 STEP_MS = 15_000  # a step the server answers at once (sign-up hashes a password: slow-ish)
@@ -292,34 +292,6 @@ def sri(body: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(body).digest()).decode()
 
 
-class Tags(HTMLParser):
-    """What a page loads ((url, integrity) of each script, stylesheet and module), and what
-    a strict policy would refuse: scripts with a body, style attributes."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.files: list[tuple[str, str | None]] = []
-        self.inline: list[str] = []
-        self._script = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if "style" in found:
-            self.inline.append(f"<{tag} style=...>")
-        if tag == "script":
-            self._script = True
-            self.files.append((str(found.get("src")), found.get("integrity")))
-        elif tag == "link" and found.get("rel") in ("stylesheet", "modulepreload"):
-            self.files.append((str(found["href"]), found.get("integrity")))
-
-    def handle_endtag(self, tag: str) -> None:
-        self._script = self._script and tag != "script"
-
-    def handle_data(self, data: str) -> None:
-        if self._script and data.strip():
-            self.inline.append(data)
-
-
 @pytest.mark.parametrize("production", [False, True], ids=["development", "production"])
 @pytest.mark.parametrize("profile", PROFILES)
 def test_page_names_every_file_by_its_integrity(
@@ -341,8 +313,7 @@ def test_page_names_every_file_by_its_integrity(
         assert policy["img-src"] == ["'self'", "data:", "blob:", media]
         assert policy["connect-src"] == ["'self'", media]  # the PUT of an upload
 
-        tags = Tags()
-        tags.feed(page.text)
+        tags = PageTags(page.text)
         assert tags.inline == []
         names = {urlsplit(url).path.rsplit("/", 1)[1] for url, _ in tags.files}
         assert names == (set(OWN_FILES) - {"icon.svg"}) | set(VENDOR_FILES)
