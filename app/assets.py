@@ -15,10 +15,11 @@ import shutil
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -125,6 +126,34 @@ def content_security_policy(*, images: Iterable[str] = (), connect: Iterable[str
         "form-action 'self'; "
         "frame-ancestors 'none'"
     )
+
+
+NOT_INSTALLED = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{what} is not installed</title></head>
+<body>
+<h1>{what}: the browser files are not installed</h1>
+<p>{message}; then restart <code>chirp serve</code>.</p>
+<p>The GraphQL API itself works: POST queries to <code>/graphql</code>.</p>
+</body>
+</html>
+"""
+
+
+def page_response(page: str | MissingAssets, what: str, policy: str) -> HTMLResponse:
+    """A page of ours, or (its files missing) a 503 page saying how to install them; with
+    `policy` and headers that keep it from being sniffed, referred or kept stale (it names
+    its files by digest, so a cached copy would ask for files no longer served)."""
+    headers = {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Cache-Control": "no-cache",
+    }
+    if isinstance(page, MissingAssets):
+        body = NOT_INSTALLED.format(what=escape(what), message=escape(str(page)))
+        return HTMLResponse(body, status_code=503, headers=headers)
+    return HTMLResponse(page, headers=headers)
 
 
 def install(source: Path = NODE_MODULES, target: Path = VENDOR_DIR) -> list[Path]:

@@ -7,12 +7,18 @@ Content-Security-Policy that allows only the app itself."""
 from __future__ import annotations
 
 import functools
-from html import escape
 
 from starlette.responses import HTMLResponse
 from starlette.routing import BaseRoute
 
-from app.assets import STATIC, Bundle, MissingAssets, content_security_policy, vendor_bundle
+from app.assets import (
+    STATIC,
+    Bundle,
+    MissingAssets,
+    content_security_policy,
+    page_response,
+    vendor_bundle,
+)
 
 OWN_FILES = ("boot.js", "page.css", "icon.svg")
 STYLESHEETS = (
@@ -28,13 +34,6 @@ SCRIPTS = (
     ("vendor", "plugin-explorer.umd.js"),
     ("own", "boot.js"),
 )
-HEADERS = {
-    "Content-Security-Policy": content_security_policy(),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    # The page names its files by digest: a cached copy would ask for files no longer served.
-    "Cache-Control": "no-cache",
-}
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
@@ -47,16 +46,6 @@ PAGE = """<!doctype html>
 <body>
 <div id="graphiql">Loading GraphiQL…</div>
 {scripts}
-</body>
-</html>
-"""
-NOT_INSTALLED = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Chirp GraphiQL is not installed</title></head>
-<body>
-<h1>GraphiQL's browser files are not installed</h1>
-<p>{message}; then restart <code>chirp serve</code>.</p>
-<p>The GraphQL endpoint itself works: POST queries to <code>/graphql</code>.</p>
 </body>
 </html>
 """
@@ -73,10 +62,7 @@ class Explorer:
         return [route for bundle in self._bundles.values() for route in bundle.routes()]
 
     def response(self) -> HTMLResponse:
-        if isinstance(self._page, MissingAssets):
-            body = NOT_INSTALLED.format(message=escape(str(self._page)))
-            return HTMLResponse(body, status_code=503, headers=HEADERS)
-        return HTMLResponse(self._page, headers=HEADERS)
+        return page_response(self._page, "Chirp GraphiQL", content_security_policy())
 
     def _render(self) -> str | MissingAssets:
         try:

@@ -16,15 +16,20 @@ GraphiQL routes that serve the vendor folder are off in production."""
 from __future__ import annotations
 
 import functools
-from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from app.assets import VENDOR_DIR, Bundle, MissingAssets, content_security_policy
+from app.assets import (
+    VENDOR_DIR,
+    Bundle,
+    MissingAssets,
+    content_security_policy,
+    page_response,
+)
 
 WEB = Path(__file__).resolve().parent / "web"
 ENTRY = "app.js"
@@ -36,22 +41,6 @@ VENDOR_FILES = ("graphql-ws.min.js",)
 ASSETS_MARKER = "<!-- assets -->"
 # A key the media store signs URLs for but never stores: where its URLs point.
 PROBE_KEY = "media/0/web-client-probe.png"
-HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    # The page names its files by digest: a cached copy would ask for files no longer served.
-    "Cache-Control": "no-cache",
-}
-NOT_INSTALLED = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>Chirp's web client is not installed</title></head>
-<body>
-<h1>The web client's browser files are not installed</h1>
-<p>{message}; then restart <code>chirp serve</code>.</p>
-<p>The GraphQL API itself works: POST queries to <code>/graphql</code>.</p>
-</body>
-</html>
-"""
 
 
 @functools.cache
@@ -108,15 +97,8 @@ class WebClient:
         return [Route("/", self.page, methods=["GET"]), *vendor.routes(), *own.routes()]
 
     async def page(self, request: Request) -> Response:
-        headers = {
-            **HEADERS,
-            "Content-Security-Policy": await self._content_security_policy(request),
-        }
-        html = page_html()
-        if isinstance(html, MissingAssets):
-            body = NOT_INSTALLED.format(message=escape(str(html)))
-            return HTMLResponse(body, status_code=503, headers=headers)
-        return HTMLResponse(html, headers=headers)
+        policy = await self._content_security_policy(request)
+        return page_response(page_html(), "Chirp's web client", policy)
 
     async def _content_security_policy(self, request: Request) -> str:
         if self._policy is None:
