@@ -54,10 +54,11 @@ drill-replicated: $(STAMP)
 	CHIRP_DRILLS=1 $(BIN)/pytest -q -s tests/drills/test_failover_drill.py
 
 # The read-path benchmarks of issue #21 (bench/reads.py: store calls and page throughput;
-# bench/celebrity.py; bench/cores.py: `chirp serve --workers 2`; bench/memory.py) on the
+# bench/celebrity.py; bench/cores.py: `chirp serve --workers 2`; bench/memory.py) and
+# tracing's cost (bench/tracing.py, issue #22) on the
 # embedded default, then on the real engines when scripts/services has them up; each writes
 # its figures into docs/PERFORMANCE.md. wrk is the load generator (Debian's package).
-BENCHES = reads celebrity cores memory
+BENCHES = reads celebrity cores tracing memory
 bench: $(STAMP)
 	command -v wrk > /dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	for b in $(BENCHES); do \
