@@ -40,6 +40,7 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -381,6 +382,33 @@ def cli() -> None:
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 1.0, 1
+    run(args, lambda stack: main(stack, args), {"CHIRP_READ_POINTS_PER_HOUR": "1000000000"})
+
+
+def repeated_cli(
+    doc: str | None,
+    main: Callable[[Stack, argparse.Namespace], Awaitable[None]],
+    more_options: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> None:
+    """The command line of a bench that repeats P2's load once per setting, --repeats times
+    (bench/cores.py, bench/tracing.py)."""
+    parser = argparse.ArgumentParser(
+        description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    add_common_options(parser)
+    if more_options is not None:
+        more_options(parser)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--quick", action="store_true", help="1 s rounds, once")
+    parser.add_argument(
+        "--record", action="store_true", help="write the figures into docs/PERFORMANCE.md"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.repeats = 1.0, 1, 1
     run(args, lambda stack: main(stack, args), {"CHIRP_READ_POINTS_PER_HOUR": "1000000000"})
 
 

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import reads
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from stack import Stack, add_common_options, run
+from stack import Stack
 
 
 class Sink(ThreadingHTTPServer):
@@ -127,22 +127,7 @@ def report(
 
 
 def cli() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    add_common_options(parser)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="1 s rounds, once")
-    parser.add_argument(
-        "--record", action="store_true", help="write the figures into docs/PERFORMANCE.md"
-    )
-    args = parser.parse_args()
-    if args.quick:
-        args.seconds, args.rounds, args.repeats = 1.0, 1, 1
-    run(args, lambda stack: main(stack, args), {"CHIRP_READ_POINTS_PER_HOUR": "1000000000"})
+    reads.repeated_cli(__doc__, main)
 
 
 if __name__ == "__main__":
