@@ -46,6 +46,10 @@ MAX_IN_FLIGHT = 128
 ROWS_PER_BATCH = 40  # a counter update is ~110 bytes: 40 stay under the 5 KiB batch warning
 REQUEST_TIMEOUT_S = 10.0
 CONNECT_TIMEOUT_S = 5.0
+# The control connection reads the cluster's schema and peers when it connects. The
+# driver's default 2 s timed out once in CI on a busy 2-core machine (the schema query of
+# a node in a long GC or compaction), failing a connect that would have succeeded.
+CONTROL_TIMEOUT_S = 10.0
 # A node that went away is retried after 0.5 s, doubling to at most 5 s: the driver's
 # default backs off to 10 minutes, so an outage would outlast the node by that long.
 RECONNECT = ExponentialReconnectionPolicy(base_delay=0.5, max_delay=5.0)
@@ -93,6 +97,7 @@ def connect(url: CassandraUrl) -> tuple[Cluster, Session]:
         port=url.port,
         protocol_version=5,
         connect_timeout=CONNECT_TIMEOUT_S,
+        control_connection_timeout=CONTROL_TIMEOUT_S,
         reconnection_policy=RECONNECT,
         execution_profiles={EXEC_PROFILE_DEFAULT: profile},
     )
