@@ -109,16 +109,20 @@ def vendor_bundle() -> Bundle:
     return Bundle(VENDOR_DIR, "/static/vendor", VENDOR)
 
 
-def content_security_policy(*, images: Iterable[str] = (), connect: Iterable[str] = ()) -> str:
-    """A policy that lets a page load and talk only to its own origin (plus the origins given:
-    a media store on another host, for instance)."""
-    img = " ".join(["'self'", "data:", "blob:", *images])
+def content_security_policy(*, media: Iterable[str] = (), connect: Iterable[str] = ()) -> str:
+    """A policy that lets a page load and talk only to its own origin, plus the origins given:
+    `media` for images and video (a media store on another host, for instance), `connect`
+    for what scripts send requests to."""
+    media = list(media)
+    img = " ".join(["'self'", "data:", "blob:", *media])
+    video = " ".join(["'self'", "blob:", *media])
     conn = " ".join(["'self'", *connect])
     return (
         "default-src 'self'; "
         "script-src 'self'; "
         "style-src 'self'; "
         f"img-src {img}; "
+        f"media-src {video}; "
         "font-src 'self' data:; "
         f"connect-src {conn}; "
         "object-src 'none'; "

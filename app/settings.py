@@ -41,7 +41,6 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 @dataclass(frozen=True)
 class Limits:
-    max_page_size: int = 100
     max_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2_000
@@ -158,7 +157,6 @@ def from_env(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(env.get("CHIRP_DATA_DIR", "./data"))
     limits = Limits(
-        max_page_size=_int(env, "CHIRP_MAX_PAGE_SIZE", 100),
         max_depth=_int(env, "CHIRP_MAX_DEPTH", 12),
         max_aliases=_int(env, "CHIRP_MAX_ALIASES", 30),
         max_tokens=_int(env, "CHIRP_MAX_TOKENS", 2_000),

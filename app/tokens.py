@@ -38,6 +38,11 @@ class AccessTokens:
         self._key = hashlib.sha256(b"chirp-access:" + secret_key.encode()).digest()
         self._ttl_s = ttl_s
 
+    @property
+    def ttl_s(self) -> int:
+        """How long a token issued now is honoured, in seconds."""
+        return self._ttl_s
+
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
 

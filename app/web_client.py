@@ -106,6 +106,6 @@ class WebClient:
             upload = await media.upload_url(PROBE_KEY, "image/png", 1, 60)
             download = await media.download_url(PROBE_KEY, 60)
             self._policy = content_security_policy(
-                images=sorted({origin_of(download)}), connect=sorted({origin_of(upload)})
+                media=sorted({origin_of(download)}), connect=sorted({origin_of(upload)})
             )
         return self._policy

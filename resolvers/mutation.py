@@ -59,6 +59,7 @@ def _auth(session: object) -> AuthPayload:
     return AuthPayload(
         access_token=session.access_token,  # type: ignore[attr-defined]
         refresh_token=session.refresh_token,  # type: ignore[attr-defined]
+        expires_in=session.expires_in,  # type: ignore[attr-defined]
         user=User.from_record(session.user),  # type: ignore[attr-defined]
     )
 

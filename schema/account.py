@@ -22,6 +22,11 @@ class AuthPayload:
         description="Trade it once with `refreshToken` for a new pair (it lasts 30 days by "
         "default); a refresh token used twice ends the whole session. Keep it secret."
     )
+    expires_in: int = strawberry.field(
+        description="Seconds from now until the access token expires (OAuth's `expires_in`): "
+        "refresh a little before then, so no request is sent with an expired token (it runs "
+        "as if logged out, and fields that need a viewer answer UNAUTHENTICATED)."
+    )
     user: User = strawberry.field(description="The account logged in.")
 
 

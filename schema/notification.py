@@ -130,6 +130,14 @@ class NotificationEvent:
         description="Where it sits in `notifications`; resubscribe with after: this."
     )
 
+    @strawberry.field(
+        description="How many of the viewer's notifications are unread after this change, "
+        "as `unreadNotificationsCount` counts them: a badge needs no second request."
+    )
+    async def unread_count(self, info: Info) -> int:
+        viewer = info.context.require_viewer()
+        return await info.context.chirp.services.notifications.unread_count(viewer)
+
 
 def edge(group: NotificationGroup, marker: Position | None) -> NotificationEdge:
     cursor = notification_cursor(group.recipient_id, group.position)

@@ -54,6 +54,7 @@ class Session:
     user: UserRecord
     access_token: str
     refresh_token: str
+    expires_in: int  # seconds the access token is honoured from now (OAuth's expires_in)
 
 
 class SessionOpener:
@@ -82,7 +83,12 @@ class SessionOpener:
             )
         )
         access = self._tokens.issue(user.id, family_id)
-        return Session(user=user, access_token=access, refresh_token=refresh)
+        return Session(
+            user=user,
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=self._tokens.ttl_s,
+        )
 
 
 class SignUp:

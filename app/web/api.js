@@ -95,6 +95,8 @@ async function store(auth) {
   session = auth && {
     accessToken: auth.accessToken,
     refreshToken: auth.refreshToken,
+    // When the access token expires, by this browser's clock (expiresIn is in seconds).
+    expiresAt: Date.now() + auth.expiresIn * 1000,
     user: auth.user,
   };
   await transact("readwrite", (kv) =>
@@ -177,21 +179,11 @@ async function rotate() {
   return navigator.locks ? navigator.locks.request("chirp.refresh", trade) : trade();
 }
 
-// The access token's expiry. The token is `base64url(JSON).signature` with `exp` in
-// seconds; the API does not promise that layout (AuthPayload has no expiresIn), so this only
-// lets us refresh early, and an UNAUTHENTICATED answer refreshes too (see request below).
-function expiresAt(token) {
-  try {
-    const payload = token.split(".")[0].replaceAll("-", "+").replaceAll("_", "/");
-    return JSON.parse(atob(payload)).exp * 1000;
-  } catch {
-    return Infinity;
-  }
-}
-
 // The access token to send now, refreshed first if it is about to expire.
 export async function accessToken() {
-  if (session && expiresAt(session.accessToken) - Date.now() < REFRESH_EARLY_MS) {
+  // An UNAUTHENTICATED answer refreshes too (see request below): a session stored before
+  // expiresAt was kept, or a clock that jumped.
+  if (session && (session.expiresAt ?? Infinity) - Date.now() < REFRESH_EARLY_MS) {
     await refreshTokens();
   }
   return session?.accessToken ?? null;

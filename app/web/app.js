@@ -393,10 +393,13 @@ function peopleList(edges) {
 
 let stopNotifications = null;
 
-async function refreshUnread() {
-  const { unreadNotificationsCount: count } = await request(ops.UNREAD_COUNT);
+function showUnread(count) {
   unreadBadge.textContent = count > 0 ? String(count) : "";
   unreadBadge.hidden = count === 0;
+}
+
+async function refreshUnread() {
+  showUnread((await request(ops.UNREAD_COUNT)).unreadNotificationsCount);
 }
 
 function watchSession(user) {
@@ -404,7 +407,8 @@ function watchSession(user) {
   stopNotifications = null;
   if (user) {
     refreshUnread().catch(() => {});
-    stopNotifications = watchNotifications(() => refreshUnread().catch(() => {}));
+    // Each event carries the count after it: no request per event.
+    stopNotifications = watchNotifications((event) => showUnread(event.unreadCount));
   } else {
     disconnect();
   }

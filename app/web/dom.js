@@ -47,11 +47,17 @@ function mediaView(media, author) {
       loading: "lazy",
     });
   }
-  // Video is linked, not embedded: the page's policy allows images from the media store.
+  // The page's policy allows images and video from the media store (img-src, media-src).
+  // Only the first bytes are fetched until the user plays it.
   return h(
-    "a",
-    { href: media.url, target: "_blank", rel: "noopener" },
-    `Video (${media.contentType})`,
+    "video",
+    {
+      src: media.url,
+      controls: true,
+      preload: "metadata",
+      "aria-label": `Video posted by @${author.username}`,
+    },
+    h("a", { href: media.url, target: "_blank", rel: "noopener" }, `Video (${media.contentType})`),
   );
 }
 

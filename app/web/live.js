@@ -99,7 +99,8 @@ export function watchHome(after, onEvent) {
   });
 }
 
-// The viewer's notifications, live: `onChange()` when one is new, grows or is withdrawn.
+// The viewer's notifications, live: `onChange({type, notificationId, unreadCount})` when one
+// is new, grows or is withdrawn; `unreadCount` is the badge's figure after the change.
 export function watchNotifications(onChange) {
-  return keep(NOTIFICATIONS_LIVE, {}, () => onChange());
+  return keep(NOTIFICATIONS_LIVE, {}, ({ notifications: event }) => onChange(event));
 }

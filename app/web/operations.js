@@ -21,7 +21,7 @@ const PAGE = `
   edges { cursor node { ...TweetCard } }
   pageInfo { hasNextPage endCursor }`;
 
-const AUTH = `accessToken refreshToken user { id username displayName }`;
+const AUTH = `accessToken refreshToken expiresIn user { id username displayName }`;
 
 export const SIGN_UP = `
   mutation SignUp($input: SignUpInput!) {
@@ -135,5 +135,5 @@ export const HOME_LIVE = `
 
 export const NOTIFICATIONS_LIVE = `
   subscription NotificationsLive {
-    notifications { type notificationId }
+    notifications { type notificationId unreadCount }
   }`;

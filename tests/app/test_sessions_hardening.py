@@ -146,3 +146,25 @@ def test_a_token_without_a_session_id_is_refused(client: GraphQLClient) -> None:
     signature = hmac.new(key, body.encode(), hashlib.sha256).digest()
     legacy = f"{body}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
     _refused(client, legacy)
+
+
+def test_every_auth_payload_says_when_its_access_token_expires(tmp_path: Path) -> None:
+    with running_app(embedded_settings(tmp_path, access_token_ttl_s=2)) as client:
+        signed_up = client.data(
+            """mutation($input: SignUpInput!) { signUp(input: $input) {
+                accessToken refreshToken expiresIn } }""",
+            {"input": {"username": "alice", "email": "a@example.com", "password": PASSWORD}},
+        )["signUp"]
+        logged_in = client.data(
+            LOG_IN.replace("refreshToken }", "refreshToken expiresIn }"),
+            {"login": "alice", "password": PASSWORD},
+        )["logIn"]
+        refreshed = client.data(
+            REFRESH.replace("refreshToken }", "refreshToken expiresIn }"),
+            {"token": logged_in["refreshToken"]},
+        )["refreshToken"]
+        assert [signed_up["expiresIn"], logged_in["expiresIn"], refreshed["expiresIn"]] == [2] * 3
+        _works(client, refreshed["accessToken"])
+        time.sleep(refreshed["expiresIn"] + 0.5)  # a client that waits that long must refresh
+        _refused(client, refreshed["accessToken"])
+        _works(client, _refresh(client, refreshed["refreshToken"])["accessToken"])

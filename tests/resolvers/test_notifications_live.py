@@ -18,7 +18,8 @@ from tests.support.profiles import PROFILES, settings_on, unique
 from tests.support.server import Subscriber, live_server, ws_connect
 
 LIVE = """subscription($after: String) { notifications(after: $after) {
-  type notificationId cursor notification { kind count unread actors { username } } } }"""
+  type notificationId cursor unreadCount
+  notification { kind count unread actors { username } } } }"""
 LIKE = "mutation($id: ID!) { likeTweet(id: $id) { id } }"
 UNLIKE = "mutation($id: ID!) { unlikeTweet(id: $id) { id } }"
 FOLLOW = "mutation($id: ID!) { follow(userId: $id) { status } }"
@@ -52,10 +53,11 @@ async def test_notifications_arrive_live_grow_and_are_withdrawn(base_url: str) -
             assert time.monotonic() - liked_at < 2.0
             assert first["type"] == "UPDATED" and first["notification"]["count"] == 1
             assert first["notification"]["kind"] == "LIKE" and first["notification"]["unread"]
+            assert first["unreadCount"] == 1  # a badge needs no second request
             await gql(http, LIKE, {"id": tweet}, fans[1]["accessToken"])
             grown = await next_event(client)
             assert grown["notificationId"] == first["notificationId"]
-            assert grown["notification"]["count"] == 2
+            assert grown["notification"]["count"] == 2 and grown["unreadCount"] == 1  # grouped
             assert grown["notification"]["actors"][0]["username"].startswith("fan1")
             for fan in fans:
                 await gql(http, UNLIKE, {"id": tweet}, fan["accessToken"])
@@ -64,6 +66,7 @@ async def test_notifications_arrive_live_grow_and_are_withdrawn(base_url: str) -
                 "type": "REMOVED",
                 "notificationId": first["notificationId"],
                 "cursor": None,
+                "unreadCount": 0,
                 "notification": None,
             }
 
