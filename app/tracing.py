@@ -3,20 +3,22 @@
 OTEL_* variables ask for it (app/settings.py).
 
 Off by default, and then nothing here runs: no provider is built, the middleware and the
-operation extension are not installed, and the store proxy keeps its untraced wrapper.
-On, a request's W3C `traceparent` makes its operation span a child of the caller's span.
+operation extension are not installed, the store proxy keeps its untraced wrapper, and
+jobs are queued without a traceparent (a worker still takes one out of a payload queued by
+a process that traces). On, a request's W3C `traceparent` makes its operation span a child
+of the caller's span, and the jobs an operation queues carry its own on to their spans.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
@@ -34,6 +36,10 @@ MAX_NAME = 100  # characters of an operation's name kept in its span's name
 SERVER_FAILURES = ("INTERNAL_SERVER_ERROR", "UNAVAILABLE")
 _W3C = TraceContextTextMapPropagator()
 _TRACE_HEADERS = (b"traceparent", b"tracestate")
+# A job's payload carries the W3C traceparent of the span that queued it under this key
+# (taken out again before its handler sees the payload).
+TRACE_KEY = "traceparent"
+MAX_LINKS = 128  # a batch span links at most this many producers' traces
 
 # The tracer of the app serving the current request (set by TraceContext).
 _tracer: contextvars.ContextVar[Tracer | None] = contextvars.ContextVar(
@@ -120,16 +126,50 @@ def use_tracer(tracer: Tracer | None) -> None:
     _tracer.set(tracer)
 
 
+def with_trace(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The payload of a job queued now, carrying the current span's traceparent when
+    tracing is on (a post's fan-out then joins the post's trace); as it is otherwise."""
+    if _tracer.get() is None:
+        return payload
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier)
+    return {**payload, TRACE_KEY: carrier[TRACE_KEY]} if TRACE_KEY in carrier else payload
+
+
+def without_trace(payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """A queued payload as its handler expects it, and the traceparent it carried."""
+    if TRACE_KEY not in payload:
+        return payload, None
+    rest = {key: value for key, value in payload.items() if key != TRACE_KEY}
+    traceparent = payload[TRACE_KEY]
+    return rest, traceparent if isinstance(traceparent, str) else None
+
+
 @contextlib.contextmanager
-def job_span(kind: str, count: int) -> Iterator[None]:
+def job_span(kind: str, traceparents: Sequence[str | None]) -> Iterator[None]:
     """A span per batch of jobs of one kind a worker runs (when a tracer is current), so
-    the store calls a fan-out or an indexing batch makes are its children."""
+    the store calls a fan-out or an indexing batch makes are its children.
+
+    It links the spans that queued its jobs, as OpenTelemetry's messaging conventions do
+    for a batch; when they all come from one span (a batch of one, most often), it is also
+    that span's child, so the job shows in the trace of the request that queued it."""
     tracer = _tracer.get()
     if tracer is None:
         yield
         return
-    attributes: dict[str, str | int] = {"chirp.job.kind": kind, "chirp.job.count": count}
-    with tracer.start_as_current_span(f"job {kind}", kind=SpanKind.CONSUMER, attributes=attributes):
+    producers = list(dict.fromkeys(tp for tp in traceparents if tp))[:MAX_LINKS]
+    contexts = [_W3C.extract({TRACE_KEY: tp}) for tp in producers]
+    links = [
+        Link(span_context)
+        for span_context in (trace.get_current_span(c).get_span_context() for c in contexts)
+        if span_context.is_valid
+    ]
+    parent = contexts[0] if len(contexts) == 1 and links else None
+    attributes: dict[str, str | int] = {"chirp.job.kind": kind}
+    attributes["chirp.job.count"] = len(traceparents)
+    with tracer.start_as_current_span(
+        f"job {kind}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes, links=links
+    ):
         yield
 
 

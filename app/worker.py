@@ -19,7 +19,7 @@ from typing import Protocol
 
 from app.jobs.base import JobHandler
 from app.metrics import METRICS
-from app.tracing import job_span
+from app.tracing import job_span, without_trace
 from storage.errors import StorageError, Unavailable
 from storage.ports import JobQueue, JobQueues
 from storage.records import Job
@@ -288,8 +288,9 @@ class StreamConsumer:
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r} on this stream")
-            with job_span(kind, len(jobs)):
-                await handler([job.payload for job in jobs])
+            payloads, traceparents = zip(*(without_trace(job.payload) for job in jobs), strict=True)
+            with job_span(kind, traceparents):
+                await handler(list(payloads))
         except Exception as error:
             if not _unavailable(error):
                 await self._failed(jobs, error)

@@ -20,6 +20,7 @@ from app.jobs.index_users import IndexUsers
 from app.jobs.notify import Notify
 from app.jobs.retract import Retract
 from app.jobs.unfollow import Unfollow
+from app.tracing import with_trace
 from storage.ports import JobQueues
 
 HANDLERS: tuple[type[JobHandler], ...] = (
@@ -43,10 +44,12 @@ def build_handlers(deps: JobDeps) -> dict[str, JobHandler]:
 
 
 class Jobs:
-    """Enqueues a job of a registered kind on that kind's stream."""
+    """Enqueues a job of a registered kind on that kind's stream (with the traceparent of
+    the span queuing it when tracing is on: app/tracing.py)."""
 
     def __init__(self, queues: JobQueues) -> None:
         self._queues = queues
 
     async def enqueue(self, kind: type[JobHandler], payload: Mapping[str, Any]) -> str:
-        return await self._queues.stream(_STREAM_OF[kind.kind]).enqueue(kind.kind, payload)
+        stream = self._queues.stream(_STREAM_OF[kind.kind])
+        return await stream.enqueue(kind.kind, with_trace(payload))

@@ -31,6 +31,7 @@ import storage.ports
 from app.cost import operation_cost
 from app.main import create_app
 from app.settings import Settings, SettingsError, Tracing, from_env
+from app.tracing import Traces, job_span, use_tracer, without_trace
 from storage.instrumented import READS, WRITES
 from storage.registry import migrate_all
 from tests.support.browser import chirp_serve
@@ -137,23 +138,64 @@ def test_a_home_timeline_page_is_one_trace_of_its_store_calls(profile: str, tmp_
     assert {dict(c.attributes or {})["chirp.store.kind"] for c in timeline} == {"read"}
 
 
+POST = """mutation PostTweet($input: PostTweetInput!) { postTweet(input: $input) { id } }"""
+
+
 @pytest.mark.parametrize("profile", PROFILES)
-def test_the_jobs_of_a_post_are_spans_of_their_store_calls(profile: str, tmp_path: Path) -> None:
+def test_the_jobs_of_a_post_are_spans_of_their_store_calls_in_the_posts_trace(
+    profile: str, tmp_path: Path
+) -> None:
     exporter = InMemorySpanExporter()
     settings = settings_on(profile, tmp_path).with_overrides(tracing=TRACED)
     with app_exporting_to(settings, exporter) as client:
-        home_page_of_a_follower(client)  # the worker in the server delivered the tweet
+        reader = client.sign_up(unique("reader"))
+        author = client.sign_up(unique("author"))
+        client.follow(reader["accessToken"], author["user"]["id"])
+        client.data(POST, {"input": {"text": "a traced tweet"}}, author["accessToken"])
+        eventually(lambda: client.home(reader["accessToken"])["edges"])
         spans = exporter.get_finished_spans()
-    fan_out = [span for span in spans if span.name == "job fan_out"]
-    assert fan_out, sorted({span.name for span in spans})
+    post = operation_span(spans, "mutation PostTweet")
+    fan_out = [
+        span
+        for span in spans
+        if span.name == "job fan_out" and span.context.trace_id == post.context.trace_id
+    ]
+    # The job queued by the post is in the post's trace: the operation's child, and linked.
+    assert len(fan_out) == 1, sorted({span.name for span in spans})
     job = fan_out[0]
     assert job.kind is SpanKind.CONSUMER
     assert dict(job.attributes or {})["chirp.job.kind"] == "fan_out"
+    assert job.parent is not None and job.parent.span_id == post.context.span_id
+    assert [link.context.span_id for link in job.links] == [post.context.span_id]
+    assert job.start_time >= post.start_time
+    in_trace = {span.name for span in spans if span.context.trace_id == post.context.trace_id}
+    assert {"job index", "job notify"} <= in_trace  # the post's other jobs too
     calls = [s for s in spans if s.parent is not None and s.parent.span_id == job.context.span_id]
     # The delivery into the follower's home timeline is one of the job's own calls.
     pushes = [span for span in calls if span.name.startswith("timelines.push")]
     assert pushes, [span.name for span in calls]
     assert {dict(span.attributes or {})["chirp.store.kind"] for span in pushes} == {"write"}
+
+
+def test_a_batch_of_jobs_from_many_requests_links_each_of_them() -> None:
+    """A batch's jobs were queued by several requests: its span starts a trace of its own
+    and links each one (once); a job queued without tracing adds nothing."""
+    exporter = InMemorySpanExporter()
+    traces = Traces(TRACED, exporter=exporter)
+    producers = [f"00-{n:032x}-{n:016x}-01" for n in (1, 2)]
+    use_tracer(traces.tracer)
+    try:
+        with job_span("fan_out", [producers[0], None, producers[1], producers[0]]):
+            pass
+    finally:
+        use_tracer(None)
+    (span,) = exporter.get_finished_spans()
+    assert span.parent is None
+    linked = [(link.context.trace_id, link.context.span_id) for link in span.links]
+    assert linked == [(1, 1), (2, 2)]
+    assert dict(span.attributes or {})["chirp.job.count"] == 4
+    payload, traceparent = without_trace({"tweet_id": 7, "traceparent": producers[0]})
+    assert (payload, traceparent) == ({"tweet_id": 7}, producers[0])
 
 
 def test_a_callers_traceparent_makes_the_operation_its_child(tmp_path: Path) -> None:
