@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest drill drill-replicated bench migrate schema worker clean
+.PHONY: install run test lint typecheck pytest drill drill-replicated bench migrate schema web-documents worker clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ bench: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/chirp print-schema -o schema.graphql
+
+# The web client's documents, trusted whenever CHIRP_TRUSTED_DOCUMENTS is set (checked in).
+web-documents:
+	node web/documents.mjs > app/web/documents.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -35,12 +35,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _unusable_manifest(settings: Settings) -> str | None:
-    from app.persisted import Manifest, ManifestError
+    from app.persisted import ManifestError, trusted_manifest
 
-    if not settings.trusted_documents:
-        return None
     try:
-        Manifest.load(settings.trusted_documents)
+        trusted_manifest(settings.trusted_documents)
     except ManifestError as error:
         return f"CHIRP_TRUSTED_DOCUMENTS: {error}"
     return None

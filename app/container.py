@@ -15,7 +15,7 @@ from app.jobs import STREAMS, Jobs, build_handlers
 from app.jobs.base import JobDeps, JobHandler
 from app.lifecycle import LifecycleDeps, LifecycleRunner
 from app.live import LiveEvents
-from app.persisted import Manifest, PersistedDocuments
+from app.persisted import PersistedDocuments, trusted_manifest
 from app.policy import Gate
 from app.readthrough import ReadThrough
 from app.reconcile import Reconcile
@@ -288,6 +288,6 @@ def build(settings: Settings, stores: Stores) -> Chirp:
         documents=PersistedDocuments(
             stores.cache,
             settings.persisted_query_ttl_s,
-            Manifest.load(settings.trusted_documents) if settings.trusted_documents else None,
+            trusted_manifest(settings.trusted_documents),
         ),
     )

@@ -7,9 +7,10 @@ client retries with the query and the hash, which registers it. Documents are ke
 cache port (Redis on the engines, shared by every process; the in-process LRU on the embedded
 default) for `ttl_s`, with a small copy in the process: a hash names its document for good.
 
-Trusted documents (CHIRP_TRUSTED_DOCUMENTS=manifest.json): only the manifest's documents
-run, whether named by hash or sent in full; anything else is refused with
-DOCUMENT_NOT_TRUSTED, and nothing is registered."""
+Trusted documents (CHIRP_TRUSTED_DOCUMENTS=manifest.json, or several paths separated by
+commas): only the manifests' documents run, whether named by hash or sent in full; anything
+else is refused with DOCUMENT_NOT_TRUSTED, and nothing is registered. The documents of the
+web client the server itself serves at `/` (app/web/documents.json) are trusted with them."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ KEY_PREFIX = "pq:"  # pq:{sha256} -> the document (UTF-8)
 LOCAL_DOCUMENTS = 1_024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+# Every document of the web client at `/` (app/web/operations.js), written by
+# `make web-documents` (web/documents.mjs); a test fails when it is stale.
+WEB_CLIENT_DOCUMENTS = Path(__file__).resolve().parent / "web" / "documents.json"
 
 
 class DocumentRefused(Exception):
@@ -83,6 +87,19 @@ class Manifest:
         if not documents:
             raise ManifestError(f"{path} lists no documents")
         return cls(documents)
+
+
+def trusted_manifest(paths: str) -> Manifest | None:
+    """CHIRP_TRUSTED_DOCUMENTS: a manifest's path, or several separated by commas (a web
+    app's, a mobile app's), with the web client's own documents; None when it is empty.
+    Raises ManifestError naming the first file that cannot be used."""
+    named: list[str | Path] = [path.strip() for path in paths.split(",") if path.strip()]
+    if not named:
+        return None
+    documents: dict[str, str] = {}
+    for path in [*named, WEB_CLIENT_DOCUMENTS]:
+        documents.update(Manifest.load(path).documents)
+    return Manifest(documents)
 
 
 def _manifest_pairs(raw: Any, path: str | Path) -> list[tuple[str, str]]:

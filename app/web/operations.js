@@ -1,6 +1,7 @@
 // Every GraphQL document the web client sends, in one place: read them next to
-// schema.graphql, paste them into GraphiQL (/graphql), or put them in a trusted-documents
-// manifest (CHIRP_TRUSTED_DOCUMENTS) so a production server runs exactly these.
+// schema.graphql, or paste them into GraphiQL (/graphql). app/web/documents.json lists them
+// as a trusted-documents manifest, which a server with CHIRP_TRUSTED_DOCUMENTS trusts: after
+// changing this file, run `make web-documents` (a test fails until it is run).
 
 // What a tweet card shows. Media URLs are signed and expire (hours), so a page that stays
 // open for a long time refetches rather than keeping them.

@@ -159,8 +159,10 @@ def test_documents_live_in_redis_for_every_process(tmp_path: Path) -> None:
         assert hit.json()["data"] == {"user": {"username": name}}
 
 
-def manifest(tmp_path: Path, *documents: str, apollo: bool = True) -> Path:
-    path = tmp_path / "manifest.json"
+def manifest(
+    tmp_path: Path, *documents: str, apollo: bool = True, name: str = "manifest.json"
+) -> Path:
+    path = tmp_path / name
     if apollo:
         operations = [
             {"id": sha256(body), "name": f"op{i}", "type": "query", "body": body}
@@ -207,6 +209,63 @@ def test_trusted_documents_refuse_anything_else(profile: str, tmp_path: Path) ->
 
     with live_server(settings) as url:
         _subscribe_over_websocket(url, subscription)
+
+
+def test_several_manifests_and_the_web_clients_documents_are_trusted_together(
+    tmp_path: Path,
+) -> None:
+    """A web app's and a mobile app's manifests, comma-separated; the web client served at
+    `/` keeps working, because its documents (app/web/documents.json) are trusted too."""
+    from app.persisted import WEB_CLIENT_DOCUMENTS
+    from tests.support.client import embedded_settings
+
+    web = manifest(tmp_path, PROFILE, name="web.json")
+    mobile = manifest(tmp_path, ME, name="mobile.json")
+    settings = embedded_settings(tmp_path, trusted_documents=f"{web}, {mobile}")
+    client_documents = json.loads(WEB_CLIENT_DOCUMENTS.read_text())["operations"]
+    with running_app(settings) as client:
+        http = client.http
+        name = unique("several")
+        assert http.post(
+            "/graphql", json={"query": PROFILE, "variables": {"username": name}}
+        ).json()["data"] == {"user": None}
+        assert http.post("/graphql", json={"query": ME}).json()["data"] == {"me": None}
+        for document in client_documents:  # what the web client sends, as it sends it
+            if document["type"] == "subscription":
+                continue  # over the websocket: the browser test runs them in trusted mode
+            answer = http.post("/graphql", json={"extensions": persisted(document["body"])})
+            assert code_of(answer) != "DOCUMENT_NOT_TRUSTED", document["name"]
+            sent_in_full = http.post("/graphql", json={"query": document["body"]})
+            assert code_of(sent_in_full) != "DOCUMENT_NOT_TRUSTED", document["name"]
+        refused = http.post("/graphql", json={"query": "{ __typename }"})
+        assert code_of(refused) == "DOCUMENT_NOT_TRUSTED"
+
+
+def test_the_web_clients_documents_are_current_and_valid() -> None:
+    """app/web/documents.json is what `make web-documents` writes from operations.js now,
+    and every document in it is valid against the schema."""
+    from graphql import build_schema, parse, validate
+
+    from app.persisted import WEB_CLIENT_DOCUMENTS
+
+    schema = build_schema((WEB.parent / "schema.graphql").read_text())  # kept current by a test
+    checked_in = WEB_CLIENT_DOCUMENTS.read_text()
+    operations = json.loads(checked_in)["operations"]
+    assert len(operations) >= 17
+    for operation in operations:
+        assert operation["id"] == sha256(operation["body"])
+        assert validate(schema, parse(operation["body"])) == [], operation["name"]
+    executable = shutil.which("node")
+    if executable is None:
+        message = "needs node to compare app/web/documents.json with operations.js"
+        if in_ci():
+            pytest.fail(f"CI=true but this test {message}", pytrace=False)
+        pytest.skip(message)
+    made = subprocess.run(
+        [executable, str(WEB / "documents.mjs")], capture_output=True, text=True, timeout=60
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stdout == checked_in, "app/web/documents.json is stale: run make web-documents"
 
 
 def _subscribe_over_websocket(url: str, trusted: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import struct
 import zlib
@@ -171,11 +172,27 @@ def loaded_image(page: Page, selector: str) -> str:
     return str(page.locator(selector).get_attribute("src"))
 
 
+def operators_manifest(tmp_path: Path) -> str:
+    """A production server's trusted documents: one app's manifest, which knows nothing of
+    the web client (the server trusts the documents of the client it serves itself)."""
+    document = "query OtherApp { __typename }"
+    digest = hashlib.sha256(document.encode()).hexdigest()
+    path = tmp_path / "other-app.json"
+    path.write_text(json.dumps({digest: document}))
+    return str(path)
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_two_people_follow_post_an_image_and_see_it_live(profile: str, tmp_path: Path) -> None:
+    """Trusted documents on, as in production: every request the client makes is one of
+    app/web/documents.json, or this would fail with DOCUMENT_NOT_TRUSTED."""
     shots = f"web-client-{profile}"
     ada, bob = unique("ada"), unique("bob")
-    with served(web_settings(profile, tmp_path)) as (url, settings), chromium() as browser:
+    trusted = {"CHIRP_TRUSTED_DOCUMENTS": operators_manifest(tmp_path)}
+    with (
+        served(web_settings(profile, tmp_path), **trusted) as (url, settings),
+        chromium() as browser,
+    ):
         media = media_origin(settings)
         a = Watched(browser.new_context(), {url, media})
         b = Watched(browser.new_context(), {url, media})
