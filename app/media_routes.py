@@ -101,8 +101,44 @@ async def download(request: Request) -> Response:
     found = await store.head(key)
     if found is None:
         raise MediaError(404, "no such media")
-    headers = {"Content-Length": str(found.size), "Cache-Control": "private, max-age=3600"}
-    return StreamingResponse(store.stream(key), media_type=found.content_type, headers=headers)
+    headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, max-age=3600"}
+    wanted = _byte_range(request.headers.get("range"), found.size)
+    if wanted is None:
+        headers["Content-Length"] = str(found.size)
+        return StreamingResponse(store.stream(key), media_type=found.content_type, headers=headers)
+    start, end = wanted
+    if start >= found.size:  # nothing of it is there
+        headers["Content-Range"] = f"bytes */{found.size}"
+        return Response(status_code=416, headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{end}/{found.size}"
+    headers["Content-Length"] = str(end - start + 1)
+    body = store.stream(key, start, end - start + 1)
+    return StreamingResponse(body, 206, media_type=found.content_type, headers=headers)
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The first and last byte of a single `Range: bytes=a-b` (or `a-`, or `-n`: the last
+    n), as a video player asks for (Safari plays nothing without it, and seeking needs
+    it). Anything else (several ranges, another unit, nonsense) is ignored, as HTTP allows:
+    the whole body is sent. A start past the end is (size, size), answered with 416."""
+    unit, _, spec = (header or "").partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first + last).isascii() or not (first or last).isdigit():
+        return None
+    if not first:  # the last n bytes
+        if not last.isdigit() or int(last) == 0:
+            return None
+        return max(0, size - int(last)), size - 1
+    if not first.isdigit() or (last and not last.isdigit()):
+        return None
+    start, end = int(first), int(last) if last else size - 1
+    if last and end < start:
+        return None
+    if start >= size:
+        return size, size
+    return start, min(end, size - 1)
 
 
 def _handled(endpoint: Callable[[Request], Awaitable[Response]]) -> Endpoint:

@@ -93,9 +93,11 @@ def trusted_manifest(paths: str) -> Manifest | None:
     """CHIRP_TRUSTED_DOCUMENTS: a manifest's path, or several separated by commas (a web
     app's, a mobile app's), with the web client's own documents; None when it is empty.
     Raises ManifestError naming the first file that cannot be used."""
-    named: list[str | Path] = [path.strip() for path in paths.split(",") if path.strip()]
-    if not named:
+    if not paths.strip():
         return None
+    named: list[str | Path] = [path.strip() for path in paths.split(",") if path.strip()]
+    if not named:  # "," from two unset variables: refused, never read as "trust anything"
+        raise ManifestError(f"{paths!r} names no manifest (leave it empty to trust any document)")
     documents: dict[str, str] = {}
     for path in [*named, WEB_CLIENT_DOCUMENTS]:
         documents.update(Manifest.load(path).documents)

@@ -137,7 +137,9 @@ class Settings:
     notification_group_window_s: int = 24 * 3600  # an unread group takes actors this long
     view_window_s: float = 6 * 3600  # a viewer's views of one tweet count once per window; 0: off
     view_flush_s: float = 2.0  # buffered views are written to the counters this often
-    trusted_documents: str = ""  # a manifest's path: only its documents run (app/persisted.py)
+    # Manifests' paths, comma-separated: only their documents (and the web client's) run
+    # (app/persisted.py).
+    trusted_documents: str = ""
     persisted_query_ttl_s: float = 7 * DAY_S  # an automatic persisted query is kept this long
     public_max_age_s: int = 30  # Cache-Control max-age of an anonymous GET query; 0: never public
     lifecycle: Lifecycle = field(default_factory=Lifecycle)

@@ -6,8 +6,8 @@ and graphql-ws by a digest URL with `integrity`, the JavaScript modules by `<lin
 rel="modulepreload" integrity=...>` (an `import "./api.js"` cannot name a digest, and the
 browser checks a module it preloaded when the import asks for it). The page runs no inline
 script, under a Content-Security-Policy that allows the app's own origin, plus the media
-store's when its signed URLs point elsewhere (an S3 endpoint): the page shows images from it
-and uploads to it.
+store's when its signed URLs point elsewhere (an S3 endpoint): the page shows images and
+plays video from it, and uploads to it.
 
 The client is a product page, not a developer tool, so it is served in production too
 (unlike GraphiQL). It serves its own copy of graphql-ws under /web/vendor/, since the

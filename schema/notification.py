@@ -132,9 +132,10 @@ class NotificationEvent:
 
     @strawberry.field(
         description="How many of the viewer's notifications are unread after this change, "
-        "as `unreadNotificationsCount` counts them: a badge needs no second request."
+        "as `unreadNotificationsCount` counts them: a badge needs no second request. null "
+        "(with an error) when it could not be counted; the event itself still arrives."
     )
-    async def unread_count(self, info: Info) -> int:
+    async def unread_count(self, info: Info) -> int | None:
         viewer = info.context.require_viewer()
         return await info.context.chirp.services.notifications.unread_count(viewer)
 

@@ -161,8 +161,11 @@ class LocalMediaStore:
             return None
         return StoredObject(key, header["size"], header["content_type"])
 
-    async def stream(self, key: str) -> AsyncIterator[bytes]:
-        """The object's bytes in chunks (for the download route); nothing if it is missing."""
+    async def stream(
+        self, key: str, start: int = 0, length: int | None = None
+    ) -> AsyncIterator[bytes]:
+        """The object's bytes in chunks (for the download route), from byte `start` and at
+        most `length` of them (a video player's range request); nothing if it is missing."""
         path = self.path_of(key)
         try:
             handle = await asyncio.to_thread(path.open, "rb")
@@ -170,7 +173,16 @@ class LocalMediaStore:
             return
         try:
             await asyncio.to_thread(handle.readline, _HEADER_LIMIT)
-            while chunk := await asyncio.to_thread(handle.read, CHUNK_BYTES):
+            if start:
+                await asyncio.to_thread(handle.seek, start, os.SEEK_CUR)
+            left = length
+            while left is None or left > 0:
+                want = CHUNK_BYTES if left is None else min(CHUNK_BYTES, left)
+                chunk = await asyncio.to_thread(handle.read, want)
+                if not chunk:
+                    break
+                if left is not None:
+                    left -= len(chunk)
                 yield chunk
         finally:
             handle.close()

@@ -181,9 +181,9 @@ async function rotate() {
 
 // The access token to send now, refreshed first if it is about to expire.
 export async function accessToken() {
-  // An UNAUTHENTICATED answer refreshes too (see request below): a session stored before
-  // expiresAt was kept, or a clock that jumped.
-  if (session && (session.expiresAt ?? Infinity) - Date.now() < REFRESH_EARLY_MS) {
+  // A session stored before expiresAt was kept refreshes once now. An UNAUTHENTICATED
+  // answer refreshes too (see request below): a clock that jumped.
+  if (session && (session.expiresAt ?? 0) - Date.now() < REFRESH_EARLY_MS) {
     await refreshTokens();
   }
   return session?.accessToken ?? null;

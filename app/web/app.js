@@ -407,8 +407,11 @@ function watchSession(user) {
   stopNotifications = null;
   if (user) {
     refreshUnread().catch(() => {});
-    // Each event carries the count after it: no request per event.
-    stopNotifications = watchNotifications((event) => showUnread(event.unreadCount));
+    // Each event carries the count after it: no request per event (unless it could not be
+    // counted then).
+    stopNotifications = watchNotifications((event) =>
+      event.unreadCount === null ? refreshUnread().catch(() => {}) : showUnread(event.unreadCount),
+    );
   } else {
     disconnect();
   }

@@ -48,17 +48,20 @@ function mediaView(media, author) {
     });
   }
   // The page's policy allows images and video from the media store (img-src, media-src).
-  // Only the first bytes are fetched until the user plays it.
-  return h(
-    "video",
-    {
-      src: media.url,
-      controls: true,
-      preload: "metadata",
-      "aria-label": `Video posted by @${author.username}`,
-    },
-    h("a", { href: media.url, target: "_blank", rel: "noopener" }, `Video (${media.contentType})`),
+  // The player asks for byte ranges, so it fetches what it plays, not the whole file. A
+  // format this browser cannot play still has its link.
+  const link = h(
+    "a",
+    { href: media.url, target: "_blank", rel: "noopener", class: "media-link" },
+    `Open the video (${media.contentType})`,
   );
+  const player = h("video", {
+    src: media.url,
+    controls: true,
+    preload: "metadata",
+    "aria-label": `Video posted by @${author.username}`,
+  });
+  return h("div", { class: "video" }, player, link);
 }
 
 export function when(iso) {

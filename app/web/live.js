@@ -63,6 +63,7 @@ function keep(query, variables, onData) {
   let stop = null;
   let stopped = false;
   const start = () => {
+    stop?.(); // a restart replaces the subscription; the server still has the old one open
     stop = connection().subscribe(
       { query, variables },
       {

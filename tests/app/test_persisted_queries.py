@@ -322,6 +322,14 @@ def test_a_plain_map_manifest_works_and_a_bad_one_stops_chirp_serve(tmp_path: Pa
     assert served.returncode == 2
     assert "CHIRP_TRUSTED_DOCUMENTS" in served.stderr and "SHA-256" in served.stderr
 
+    # Two unset variables ("${WEB},${IOS}") must not read as "trust any document".
+    blank = run_chirp(
+        embedded_settings(tmp_path), "serve", "--port", "1", timeout_s=60,
+        CHIRP_TRUSTED_DOCUMENTS=" , ",
+    )  # fmt: skip
+    assert blank.returncode == 2
+    assert "names no manifest" in blank.stderr
+
 
 def node() -> str:
     path = shutil.which("node")

@@ -152,6 +152,45 @@ async def test_download_streams_large_objects(
     assert response.headers["content-length"] == str(len(data))
 
 
+@pytest.mark.parametrize(
+    ("asked", "status", "first", "last"),
+    [
+        ("bytes=0-", 206, 0, 299_999),  # what a browser's <video> asks first
+        ("bytes=100-199", 206, 100, 199),
+        ("bytes=200000-", 206, 200_000, 299_999),  # seeking, across chunks
+        ("bytes=-500", 206, 299_500, 299_999),  # the last 500 (a file's index at its end)
+        ("bytes=299990-400000", 206, 299_990, 299_999),  # an end past the end is cut
+        ("bytes=0-0", 206, 0, 0),
+        ("bytes=5-1", 200, 0, 299_999),  # nonsense: ignored, the whole body
+        ("bytes=0-1,5-9", 200, 0, 299_999),  # several ranges: ignored
+        ("items=0-1", 200, 0, 299_999),
+        ("bytes=x-", 200, 0, 299_999),
+    ],
+)
+async def test_downloads_answer_byte_ranges(
+    store: LocalMediaStore, http: httpx2.AsyncClient, asked: str, status: int, first: int, last: int
+) -> None:
+    data = bytes(range(256)) * 1171 + bytes(224)  # 300,000 bytes: several chunks
+    await store.put(KEY, data, "video/mp4")
+    response = await http.get(await store.download_url(KEY, 60), headers={"Range": asked})
+    assert response.status_code == status
+    assert response.headers["accept-ranges"] == "bytes"
+    assert response.headers["content-type"] == "video/mp4"
+    assert response.content == data[first : last + 1]
+    assert response.headers["content-length"] == str(last + 1 - first)
+    if status == 206:
+        assert response.headers["content-range"] == f"bytes {first}-{last}/{len(data)}"
+
+
+async def test_a_range_past_the_end_is_not_satisfiable(
+    store: LocalMediaStore, http: httpx2.AsyncClient
+) -> None:
+    await store.put(KEY, b"twelve bytes", "video/mp4")
+    response = await http.get(await store.download_url(KEY, 60), headers={"Range": "bytes=12-"})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == "bytes */12"
+
+
 async def test_routes_answer_404_when_media_is_not_local(store: LocalMediaStore) -> None:
     app = Starlette(routes=media_routes())
     app.state.stores = type("Stores", (), {"media": object()})()
