@@ -12,7 +12,9 @@ from tests.backends import backend_url
 
 
 def _round_trip(host: str, port: int) -> tuple[str, str]:
-    cluster = Cluster([host], port=port, connect_timeout=10, protocol_version=5)
+    cluster = Cluster(
+        [host], port=port, connect_timeout=10, control_connection_timeout=10, protocol_version=5
+    )
     try:
         session = cluster.connect()
         release = session.execute("SELECT release_version FROM system.local").one().release_version
