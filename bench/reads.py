@@ -372,16 +372,28 @@ def cli() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_common_options(parser)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="first 20 only, 1 s rounds, once")
-    parser.add_argument(
-        "--record", action="store_true", help="write the figures into docs/PERFORMANCE.md"
-    )
+    add_load_options(parser, rounds=3, quick="first 20 only, 1 s rounds, once")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds = 1.0, 1
+    run_load(args, main)
+
+
+def add_load_options(parser: argparse.ArgumentParser, rounds: int, quick: str) -> None:
+    """The options of a bench that drives P2's load with wrk."""
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument(
+        "--record", action="store_true", help="write the figures into docs/PERFORMANCE.md"
+    )
+
+
+def run_load(
+    args: argparse.Namespace, main: Callable[[Stack, argparse.Namespace], Awaitable[None]]
+) -> None:
+    """`main` on a stack whose read budget P2's load cannot exhaust."""
     run(args, lambda stack: main(stack, args), {"CHIRP_READ_POINTS_PER_HOUR": "1000000000"})
 
 
@@ -399,17 +411,11 @@ def repeated_cli(
     if more_options is not None:
         more_options(parser)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="1 s rounds, once")
-    parser.add_argument(
-        "--record", action="store_true", help="write the figures into docs/PERFORMANCE.md"
-    )
+    add_load_options(parser, rounds=2, quick="1 s rounds, once")
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.rounds, args.repeats = 1.0, 1, 1
-    run(args, lambda stack: main(stack, args), {"CHIRP_READ_POINTS_PER_HOUR": "1000000000"})
+    run_load(args, main)
 
 
 if __name__ == "__main__":
