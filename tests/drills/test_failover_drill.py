@@ -23,7 +23,6 @@ They kill engines, so they run only by `make drill-replicated` (after the suite 
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import secrets
 import signal
@@ -57,6 +56,21 @@ USER = "query($u: String!) { user(username: $u) { username } }"
 POST = "mutation($text: String!) { postTweet(input: {text: $text}) { id } }"
 HOME = "{ homeTimeline(first: 20) { edges { node { id text } } } }"
 PASSWORD = "correct horse battery"
+
+# Each drill kills an engine under load. The drivers drop their connections to it (and,
+# around a failover, some to the engines still up) without waiting for the sockets to
+# close, and leave them to the garbage collector, whose finalisers warn: the connection,
+# its StreamWriter and transport, the socket. redis-py does it for the killed primary; one
+# CI run collected 24 such sockets to a single port in the Cassandra drill, which follows
+# the Redis one, and three runs here could not make it happen again. Closed when collected,
+# so not a leak that grows; and warnings from any drill may surface in the next, so all of
+# them tolerate these. Leaks in ordinary operation stay errors: both suite passes run with
+# `filterwarnings = error` and no engine dies there.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <function (StreamWriter|_SelectorTransport|AbstractConnection)"
+    ".__del__:pytest.PytestUnraisableExceptionWarning",
+    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning",
+)
 
 
 class Load:
@@ -196,14 +210,6 @@ def _redis_primary(ports: dict[str, int]) -> int:
         return int(port)
 
 
-# redis-py drops its connections to the killed primary without waiting for their sockets
-# to close and leaves them to the garbage collector, whose finalisers warn (the connection,
-# its StreamWriter and transport, the socket): closed when collected, not a leak of Chirp's.
-@pytest.mark.filterwarnings(
-    "ignore:Exception ignored in. <function (StreamWriter|_SelectorTransport|AbstractConnection)"
-    ".__del__:pytest.PytestUnraisableExceptionWarning",
-    "ignore:Exception ignored in. <socket.socket:pytest.PytestUnraisableExceptionWarning",
-)
 def test_losing_the_redis_primary(tmp_path: Path) -> None:
     settings = drill_settings(tmp_path)
     if not settings.cache_url.startswith("redis+sentinel://"):
@@ -269,9 +275,6 @@ def test_losing_the_redis_primary(tmp_path: Path) -> None:
         f"{promoted_at - killed_at:.1f} s after the kill; the last failure "
         f"{back_at - killed_at:.1f} s after it (design: 7200 s)"
     )
-    # Collect what redis-py left to the collector now, while its finalisers' warnings are
-    # tolerated, not during whichever test the collector happens to run in next.
-    gc.collect()
 
 
 LIKE = "mutation($id: ID!) { likeTweet(id: $id) { id } }"
