@@ -33,6 +33,12 @@ def _decode(cursor: str, kind: str) -> list[int]:
     return numbers
 
 
+# Before every tweet (a millisecond after the epoch; ids start at 1). An empty first home
+# page ends here, so a subscription given its cursor replays whatever reached the timeline
+# after the page was read, and paging on from it finds nothing older.
+ORIGIN: Position = (utc_from_ms(1), 1)
+
+
 def position_cursor(position: Position) -> str:
     created_at, tweet_id = position
     return _encode(f"t:{ms_from_utc(created_at)}:{tweet_id}")

@@ -8,10 +8,12 @@ import strawberry
 
 from app.context import Context
 from app.cursors import (
+    ORIGIN,
     decode_id_cursor,
     decode_notification_cursor,
     decode_position,
     decode_queue_cursor,
+    position_cursor,
 )
 from app.errors import BadInput
 from app.policy import deactivated
@@ -154,14 +156,20 @@ class Query:
     @strawberry.field(
         description="Tweets and retweets of the viewer and the accounts they follow, newest "
         "first, leaving out what they mute (UNAUTHENTICATED when logged out). "
-        "Subscription.homeTimeline brings what comes next."
+        "Subscription.homeTimeline brings what comes next: subscribe with after: the first "
+        "edge's cursor, or, when the first page is empty, its endCursor (never null there)."
     )
     async def home_timeline(
         self, info: Info, first: First = DEFAULT_PAGE, after: After = None
     ) -> Timeline:
         info.context.require_viewer()
         size, position = page_size(first), decode_position(after)
-        return await Timeline.build(info, await info.context.loaders.pages.home(size, position))
+        timeline = await Timeline.build(info, await info.context.loaders.pages.home(size, position))
+        if position is None and timeline.page_info.end_cursor is None:
+            # An empty timeline: without a cursor, a new account could not replay what
+            # arrives between this page and its subscription.
+            timeline.page_info.end_cursor = position_cursor(ORIGIN)
+        return timeline
 
     @strawberry.field(
         description='Tweets matching words, "phrases", #hashtags, from:username, '

@@ -144,7 +144,8 @@ async function homePage(_, page) {
     tweets.element,
   );
   // Subscribing after the newest tweet shown: what came since the query is replayed first.
-  const newest = first.edges[0]?.cursor ?? null;
+  // An empty first page has no tweet, but its endCursor (never null there) does the same.
+  const newest = first.edges[0]?.cursor ?? first.pageInfo.endCursor;
   page.onLeave(
     watchHome(newest, (event) => {
       if (event.type === "ADDED" && event.tweet) add(event.tweet, true);

@@ -11,6 +11,7 @@ import httpx2
 import pytest
 
 from tests.support.client import embedded_settings
+from tests.support.profiles import PROFILES, settings_on, unique
 from tests.support.server import Subscriber, live_server, ws_connect
 
 HOME = """subscription($after: String) { homeTimeline(after: $after) {
@@ -257,3 +258,54 @@ async def test_a_live_timeline_stops_when_its_session_logs_out(base_url: str) ->
             assert ended["type"] == "next" and ended["id"] == "home"
             assert ended["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
             assert (await client.next_payload())["type"] == "complete"
+
+
+@pytest.fixture(params=PROFILES)
+def profile_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with live_server(settings_on(request.param, tmp_path)) as url:
+        yield url
+
+
+PAGE = """query($after: String) { homeTimeline(first: 5, after: $after) {
+  edges { node { id } } pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_an_empty_first_page_still_gives_a_cursor_to_replay_from(profile_url: str) -> None:
+    """A new account's home timeline is empty, so no edge has a cursor; its endCursor stands
+    in. Subscribing with it replays what reached the timeline after the page was read, which
+    a subscription without one misses; paging on from it finds nothing."""
+    async with httpx2.AsyncClient(base_url=profile_url) as http:
+        author = await sign_up(http, unique("author"))
+        reader = await sign_up(http, unique("reader"))
+        await gql(
+            http,
+            "mutation($id: ID!) { follow(userId: $id) { status } }",
+            {"id": author["user"]["id"]},
+            reader["accessToken"],
+        )
+        first = (await gql(http, PAGE, token=reader["accessToken"]))["homeTimeline"]
+        assert first["edges"] == [] and first["pageInfo"]["hasNextPage"] is False
+        cursor = first["pageInfo"]["endCursor"]
+        assert cursor is not None
+        after = await gql(http, PAGE, {"after": cursor}, reader["accessToken"])
+        assert after["homeTimeline"] == {
+            "edges": [],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
+
+        between = await post(http, author["accessToken"], "between the page and the socket")
+        deadline = time.monotonic() + 10
+        while not (await gql(http, PAGE, token=reader["accessToken"]))["homeTimeline"]["edges"]:
+            assert time.monotonic() < deadline, "fan-out never delivered the tweet"
+        async with ws_connect(profile_url) as one, ws_connect(profile_url) as other:
+            resumed, fresh = Subscriber(one), Subscriber(other)
+            for client in (resumed, fresh):
+                assert (await client.init(reader["accessToken"]))["type"] == "connection_ack"
+            await resumed.subscribe("home", HOME, {"after": cursor})
+            await fresh.subscribe("home", HOME)
+            replayed = (await resumed.next_payload(5.0))["payload"]["data"]["homeTimeline"]
+            assert (replayed["type"], replayed["tweetId"]) == ("ADDED", between)
+            live = await post(http, author["accessToken"], "live")
+            for client in (resumed, fresh):  # without the cursor, only what came after it
+                event = (await client.next_payload(5.0))["payload"]["data"]["homeTimeline"]
+                assert event["tweetId"] == live
