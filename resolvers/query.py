@@ -13,6 +13,7 @@ from app.cursors import (
     decode_notification_cursor,
     decode_position,
     decode_queue_cursor,
+    notification_cursor,
     position_cursor,
 )
 from app.errors import BadInput
@@ -267,7 +268,9 @@ class Query:
 
     @strawberry.field(
         description="The viewer's notifications, newest first (UNAUTHENTICATED when logged "
-        "out). Likes, retweets and follows of one target are grouped while unread."
+        "out). Likes, retweets and follows of one target are grouped while unread. With none "
+        "yet (and no `kinds`), the first page's endCursor is still set: subscribe with it to "
+        "miss nothing."
     )
     async def notifications(
         self,
@@ -284,7 +287,12 @@ class Query:
         wanted = [kind.value for kind in kinds] if kinds is not None else None
         service = info.context.chirp.services.notifications
         groups, more, marker = await service.page(viewer, size, position, wanted)
-        return await connection(info, groups, more, marker)
+        page = await connection(info, groups, more, marker)
+        if position is None and wanted is None and not groups:
+            # None yet: a cursor all the same, for Subscription.notifications(after:) to
+            # replay what arrives between this page and the subscription (as homeTimeline).
+            page.page_info.end_cursor = notification_cursor(viewer, ORIGIN)
+        return page
 
     @strawberry.field(
         description="How many notifications the viewer has not read, counted up to 1000 "

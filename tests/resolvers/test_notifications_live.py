@@ -104,6 +104,30 @@ async def test_coming_back_with_a_cursor_replays_what_was_missed_then_goes_live(
             assert live["notification"]["kind"] == "LIKE" and live["notification"]["count"] == 2
 
 
+async def test_none_yet_still_gives_a_cursor_to_replay_from(base_url: str) -> None:
+    """An account with no notifications gets an endCursor on its first page all the same:
+    subscribing with it replays the one that came between the page and the subscription. A
+    page filtered by kinds has none (what it leaves out is not "after" it)."""
+    page = """query($kinds: [NotificationKind!]) { notifications(first: 5, kinds: $kinds) {
+      edges { cursor } pageInfo { endCursor } } }"""
+    async with httpx2.AsyncClient(base_url=base_url) as http:
+        owner = await sign_up(http, unique("owner"))
+        fan = await sign_up(http, unique("fan"))
+        first = (await gql(http, page, None, owner["accessToken"]))["notifications"]
+        assert first["edges"] == [] and first["pageInfo"]["endCursor"] is not None
+        filtered = await gql(http, page, {"kinds": ["LIKE"]}, owner["accessToken"])
+        assert filtered["notifications"]["pageInfo"]["endCursor"] is None
+        await gql(http, FOLLOW, {"id": owner["user"]["id"]}, fan["accessToken"])
+        await wait_for_count(http, owner["accessToken"], 1)
+        async with ws_connect(base_url) as socket:
+            client = Subscriber(socket)
+            await client.init(owner["accessToken"])
+            await client.subscribe("n", LIVE, {"after": first["pageInfo"]["endCursor"]})
+            replayed = await next_event(client)
+            assert replayed["type"] == "UPDATED" and replayed["notification"]["kind"] == "FOLLOW"
+            assert replayed["unreadCount"] == 1
+
+
 async def wait_for_count(http: httpx2.AsyncClient, token: str, count: int) -> None:
     deadline = time.monotonic() + 10
     query = "{ notifications { edges { cursor } } }"
