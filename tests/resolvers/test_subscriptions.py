@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -297,6 +298,7 @@ async def test_an_empty_first_page_still_gives_a_cursor_to_replay_from(profile_u
         deadline = time.monotonic() + 10
         while not (await gql(http, PAGE, token=reader["accessToken"]))["homeTimeline"]["edges"]:
             assert time.monotonic() < deadline, "fan-out never delivered the tweet"
+            await asyncio.sleep(0.05)
         async with ws_connect(profile_url) as one, ws_connect(profile_url) as other:
             resumed, fresh = Subscriber(one), Subscriber(other)
             for client in (resumed, fresh):

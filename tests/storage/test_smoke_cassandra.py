@@ -8,12 +8,17 @@ from urllib.parse import urlsplit
 
 from cassandra.cluster import Cluster
 
+from storage.cassandra.session import CONTROL_TIMEOUT_S
 from tests.backends import backend_url
 
 
 def _round_trip(host: str, port: int) -> tuple[str, str]:
     cluster = Cluster(
-        [host], port=port, connect_timeout=10, control_connection_timeout=10, protocol_version=5
+        [host],
+        port=port,
+        connect_timeout=10,
+        control_connection_timeout=CONTROL_TIMEOUT_S,  # as the app's own sessions
+        protocol_version=5,
     )
     try:
         session = cluster.connect()
